@@ -1,0 +1,7 @@
+// What every command handler gets: where to write, and the exit code it wants to leave.
+import type { Io } from './io.js';
+
+export interface Ctx {
+  io: Io;
+  exitCode: number;
+}

@@ -1,0 +1,31 @@
+// Exit codes of every cardsmith command (DESIGN.md): 0 success, 1 the operation failed (the card
+// said no, a signature did not verify), 2 bad usage or bad input. Library code throws its own typed
+// errors; the CLI maps them here so that a user sees one line and no stack trace.
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Bad arguments or bad input files: exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The operation ran and its answer is "no": exit 1. */
+export class OperationFailed extends Error {
+  override name = 'OperationFailed';
+}
+
+/** Errors that mean "the input was wrong" wherever they come from (hex, lengths, types). */
+const INPUT_ERRORS = new Set(['UsageError', 'HexError', 'RangeError', 'TypeError', 'Iso7816Error', 'YError']);
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof Error && INPUT_ERRORS.has(err.name)) return EXIT_USAGE;
+  return EXIT_FAILED;
+}
+
+/** One line a person can act on; never a stack trace (set CARDSMITH_DEBUG=1 for that). */
+export function messageFor(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

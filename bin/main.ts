@@ -1,0 +1,44 @@
+// The cardsmith command line: parses arguments, runs one command, maps errors to exit codes.
+// `run` never calls process.exit, so tests drive it in-process.
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { cryptoCommand } from './commands/crypto/index.js';
+import { selftestCommand } from './commands/selftest.js';
+import type { Ctx } from './context.js';
+import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
+import { processIo, type Io } from './io.js';
+import { installPath } from './paths.js';
+
+function version(): string {
+  return (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function run(argv: string[], io: Io = processIo): Promise<number> {
+  const ctx: Ctx = { io, exitCode: EXIT_OK };
+  const parser = yargs(argv)
+    .scriptName('cardsmith')
+    .usage('cardsmith: smart-card personalization, secure channels and a card simulator\n\nUsage: $0 <command> [options]')
+    .command(cryptoCommand(ctx))
+    .command(selftestCommand(ctx))
+    .demandCommand(1, 'name a command (cardsmith --help lists them)')
+    .recommendCommands()
+    .showHelpOnFail(false)
+    .strict()
+    .version(version())
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 success, 1 operation failed, 2 bad usage or input. Docs: docs/README.md')
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (io.env.CARDSMITH_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    io.err(`cardsmith: ${messageFor(e)}`);
+    return exitCodeFor(e);
+  }
+  return ctx.exitCode;
+}
