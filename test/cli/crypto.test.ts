@@ -108,3 +108,24 @@ t.test('bad usage exits 2 with one line', async (t) => {
     t.notMatch(r.err, /\n\s+at /, 'no stack trace');
   }
 });
+
+t.test('derive reproduces every published diversification vector through the CLI', async (t) => {
+  const { loadVectorFiles } = await import('../../crypto/known-answers.js');
+  const { fileURLToPath } = await import('node:url');
+  const files = loadVectorFiles(fileURLToPath(new URL('../../test-vectors', import.meta.url)));
+  const vectors = files.flatMap((f) => f.vectors).filter((v) => (v.op === 'diversify' || v.op === 'emv-option-a') && v.valid !== false);
+  const methods = new Set<string>();
+  for (const v of vectors) {
+    const method = v.op === 'emv-option-a' ? 'emv-option-a' : String(v.method);
+    const args = ['crypto', 'derive', '--method', method, '--master', 'env:MASTER', '--json'];
+    if (v.op === 'emv-option-a') args.push('--pan', String(v.pan), '--psn', String(v.psn));
+    else args.push('--data', String(v.data));
+    if (v.keyType) args.push('--key-type', String(v.keyType));
+    if (v.alg && method === 'pboc') args.push('--alg', String(v.alg));
+    const r = await cli(args, { env: { MASTER: String(v.master) } });
+    t.equal(r.code, 0, `${v.name}: exit 0 ${r.err}`);
+    t.equal(JSON.parse(r.out).key, v.key, v.name);
+    methods.add(method === 'kdf3' ? `kdf3-${String(v.master).length * 4}` : method);
+  }
+  for (const m of ['emv', 'visa2', 'cps11', 'pboc', 'emv-option-a', 'kdf3-128', 'kdf3-192', 'kdf3-256']) t.ok(methods.has(m), `covers ${m}`);
+});
