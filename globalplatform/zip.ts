@@ -1,0 +1,152 @@
+// The part of the ZIP format (PKWARE APPNOTE 6.3, §4.3) that CAP files (JAR archives) use:
+// stored and deflated entries, found through the central directory so that data descriptors
+// (general purpose bit 3, written by `jar`) need no special case. Inflating is node:zlib's; the
+// container is small enough to read here, which keeps cardsmith free of a zip dependency.
+// Not supported, with a clear message: encryption, ZIP64, multi-disk archives, other methods.
+import { inflateRawSync, deflateRawSync } from 'node:zlib';
+import { concat } from '../bytes/index.js';
+
+/** A malformed or unsupported archive; `offset` is where in the file the problem was found. */
+export class ZipError extends Error {
+  override name = 'ZipError';
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ZipEntry {
+  name: string;
+  data: Uint8Array;
+}
+
+const EOCD_SIG = 0x06054b50;
+const CEN_SIG = 0x02014b50;
+const LOC_SIG = 0x04034b50;
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (ISO 3309, polynomial EDB88320), as ZIP stores it for every entry. */
+export function crc32(data: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function u16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+export function isZip(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && u32(bytes, 0) === LOC_SIG;
+}
+
+/** Every file entry of the archive (directories skipped), CRC-checked. */
+export function readZip(bytes: Uint8Array): ZipEntry[] {
+  const n = bytes.length;
+  // The end-of-central-directory record is 22 bytes plus a comment of at most 65535.
+  let eocd = -1;
+  for (let i = n - 22; i >= Math.max(0, n - 22 - 65535); i--) {
+    if (u32(bytes, i) === EOCD_SIG) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ZipError(`not a complete zip archive: no end-of-central-directory record in the last ${Math.min(n, 65557)} bytes (truncated file?)`, n);
+  if (u16(bytes, eocd + 4) !== 0 || u16(bytes, eocd + 6) !== 0) throw new ZipError('multi-disk zip archives are not supported', eocd);
+  const count = u16(bytes, eocd + 10);
+  const cdSize = u32(bytes, eocd + 12);
+  const cdOffset = u32(bytes, eocd + 16);
+  if (cdOffset === 0xffffffff || count === 0xffff) throw new ZipError('ZIP64 archives are not supported (a CAP file is far smaller than 4 GiB)', eocd);
+  if (cdOffset + cdSize > eocd) throw new ZipError(`the central directory (offset ${cdOffset}, ${cdSize} bytes) runs past its end record at ${eocd} (truncated or corrupt archive)`, cdOffset);
+  const out: ZipEntry[] = [];
+  let p = cdOffset;
+  for (let k = 0; k < count; k++) {
+    if (p + 46 > eocd || u32(bytes, p) !== CEN_SIG) throw new ZipError(`central directory entry ${k + 1} of ${count} at offset ${p} is damaged`, p);
+    const flags = u16(bytes, p + 8);
+    const method = u16(bytes, p + 10);
+    const crc = u32(bytes, p + 16);
+    const compressed = u32(bytes, p + 20);
+    const size = u32(bytes, p + 24);
+    const nameLength = u16(bytes, p + 28);
+    const extraLength = u16(bytes, p + 30);
+    const commentLength = u16(bytes, p + 32);
+    const local = u32(bytes, p + 42);
+    const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLength));
+    p += 46 + nameLength + extraLength + commentLength;
+    if (name.endsWith('/')) continue;
+    if (flags & 0x0001) throw new ZipError(`entry ${name} is encrypted; CAP files are not`, local);
+    if (local + 30 > n || u32(bytes, local) !== LOC_SIG) throw new ZipError(`entry ${name}: no local header at offset ${local} (truncated or corrupt archive)`, local);
+    const dataStart = local + 30 + u16(bytes, local + 26) + u16(bytes, local + 28);
+    if (dataStart + compressed > n) throw new ZipError(`entry ${name}: its ${compressed} bytes at offset ${dataStart} run past the end of the file (truncated archive)`, dataStart);
+    const raw = bytes.subarray(dataStart, dataStart + compressed);
+    let data: Uint8Array;
+    if (method === 0) data = Uint8Array.from(raw);
+    else if (method === 8) {
+      try {
+        data = new Uint8Array(inflateRawSync(raw));
+      } catch (e) {
+        throw new ZipError(`entry ${name}: its deflated data at offset ${dataStart} is corrupt (${(e as Error).message})`, dataStart);
+      }
+    } else throw new ZipError(`entry ${name}: compression method ${method} is not supported (only stored and deflated)`, local);
+    if (data.length !== size) throw new ZipError(`entry ${name}: ${data.length} bytes after inflating, the directory says ${size}`, dataStart);
+    if (crc32(data) !== crc) throw new ZipError(`entry ${name}: CRC-32 mismatch (corrupt archive)`, dataStart);
+    out.push({ name, data });
+  }
+  return out;
+}
+
+function le16(v: number): Uint8Array {
+  return Uint8Array.of(v & 0xff, (v >>> 8) & 0xff);
+}
+
+function le32(v: number): Uint8Array {
+  return Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+}
+
+/**
+ * A zip archive of the entries, in order. Timestamps are fixed (1980-01-01 00:00) so the same
+ * entries always give the same bytes; `deflate` compresses entries that get smaller.
+ */
+export function writeZip(entries: readonly ZipEntry[], options: { deflate?: boolean } = {}): Uint8Array {
+  const locals: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  const DOS_TIME = 0;
+  const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+  for (const e of entries) {
+    const name = new TextEncoder().encode(e.name);
+    const crc = crc32(e.data);
+    let method = 0;
+    let body = e.data;
+    if (options.deflate) {
+      const d = new Uint8Array(deflateRawSync(e.data));
+      if (d.length < e.data.length) {
+        method = 8;
+        body = d;
+      }
+    }
+    const common = concat(le16(20), le16(0x0800), le16(method), le16(DOS_TIME), le16(DOS_DATE), le32(crc), le32(body.length), le32(e.data.length), le16(name.length), le16(0));
+    const local = concat(le32(LOC_SIG), common, name, body);
+    central.push(concat(le32(CEN_SIG), le16(20), common, le16(0), le16(0), le16(0), le32(0), le32(offset), name));
+    locals.push(local);
+    offset += local.length;
+  }
+  const cd = concat(...central);
+  const end = concat(le32(EOCD_SIG), le16(0), le16(0), le16(entries.length), le16(entries.length), le32(cd.length), le32(offset), le16(0));
+  return concat(...locals, cd, end);
+}
