@@ -1,0 +1,26 @@
+// The simulator's public API (docs/simulator.md): the SimulatedCard interface, the social-security
+// card and its factory, card images, the power-loss hook, and the example personalization.
+// Host-side code (readers/, the vpcd bridge, bin/) uses only what is exported here.
+export type { CardInterface, SimulatedCard } from './card.js';
+export { CardImageError } from './errors.js';
+export type { Seed } from './core/drbg.js';
+export type { PowerLossEvent, PowerLossPhase, PowerLossPlan, WriteStep } from './core/store.js';
+export type { Lifecycle } from './core/cells.js';
+export { buildAtr } from './core/atr.js';
+export { MAX_COMMAND_DATA, NO_RESPONSE, SsCard } from './sscard/card.js';
+export { IMAGE_FORMAT, IMAGE_VERSION } from './sscard/image.js';
+export type { CardImage } from './sscard/image.js';
+export {
+  createSsCard,
+  DEFAULT_MEMORY,
+  DEFAULT_TRANSPORT_KEY,
+  loadCardImage,
+  saveCardImage,
+} from './sscard/factory.js';
+export type { CreateSsCardOptions, TransportKeyOptions } from './sscard/factory.js';
+export { KeyType } from './sscard/keys.js';
+export { PKI_ADF_AID, PKI_DDF_AID, PPSE_NAME, SS_APP_AIDS, SSSE_AID, UNIONPAY_AID } from './sscard/layout.js';
+export { EXAMPLE_FIDS, exampleKey, personalizedExampleImage, personalizeExample } from './examples/personalize.js';
+export type { ExampleCard, PersonalizeOptions } from './examples/personalize.js';
+export { ExampleHost, ExampleHostError } from './examples/host.js';
+export type { HostKey } from './examples/host.js';
