@@ -4,4 +4,6 @@ import type { Io } from './io.js';
 export interface Ctx {
   io: Io;
   exitCode: number;
+  /** Ends long-running commands (sim serve) like SIGINT does; tests use it to stop them in-process. */
+  signal?: AbortSignal;
 }

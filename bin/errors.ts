@@ -17,7 +17,19 @@ export class OperationFailed extends Error {
 }
 
 /** Errors that mean "the input was wrong" wherever they come from (hex, lengths, types). */
-const INPUT_ERRORS = new Set(['UsageError', 'HexError', 'RangeError', 'TypeError', 'Iso7816Error', 'YError']);
+const INPUT_ERRORS = new Set([
+  'UsageError',
+  'HexError',
+  'RangeError',
+  'TypeError',
+  'Iso7816Error',
+  'YError',
+  // readers/: a reader spec that names no reader (or several), an APDU script line that cannot be
+  // read, a card state file that is not a card image.
+  'ReaderSpecError',
+  'ScriptError',
+  'SimStateError',
+]);
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof Error && INPUT_ERRORS.has(err.name)) return EXIT_USAGE;

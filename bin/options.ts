@@ -34,3 +34,14 @@ export function messageFrom(argv: { data?: Uint8Array; text?: string; file?: str
     throw new UsageError(`--file: cannot read ${argv.file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
+
+/** `--reader`: where the card is (readers/spec.ts: `sim…` for the in-process simulator, else a PC/SC reader). */
+export const readerOptions = {
+  reader: {
+    type: 'string',
+    requiresArg: true,
+    demandOption: true,
+    describe:
+      "where the card is: 'sim' (in-process simulator; sim:sscard?seed=N&interface=contact|contactless&t0&state=FILE) or a PC/SC reader name / unique part of it",
+  },
+} satisfies Record<string, Options>;

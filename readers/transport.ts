@@ -29,3 +29,12 @@ export class ReaderError extends Error {
 export class TransportClosedError extends Error {
   override name = 'TransportClosedError';
 }
+
+/**
+ * The card broke the transmission protocol the transport relies on (e.g. it kept answering 61xx
+ * or 6Cxx without end, or answered fewer than two bytes). Neither the reader's nor the caller's
+ * fault; the card (or the simulator) needs fixing.
+ */
+export class CardProtocolError extends Error {
+  override name = 'CardProtocolError';
+}

@@ -1,0 +1,28 @@
+// openTransport(spec): the one way commands get a Transport from a `--reader` value — the
+// in-process simulator for `sim…` specs, a PC/SC reader for anything else (see spec.ts).
+import { PcscTransport, type PcscOptions } from './pcsc.js';
+import { defaultSimCardFactory, type SimCardFactory } from './sim-cards.js';
+import { SimulatorTransport } from './simulator.js';
+import { parseReaderSpec } from './spec.js';
+import type { Transport } from './transport.js';
+
+export interface OpenOptions extends PcscOptions {
+  /** Makes simulated cards (default: the simulators in simulator/). */
+  simCards?: SimCardFactory;
+}
+
+export async function openTransport(spec: string, options: OpenOptions = {}): Promise<Transport> {
+  const parsed = parseReaderSpec(spec);
+  if (parsed.type === 'pcsc') return PcscTransport.open(parsed.reader, options);
+  const { sim } = parsed;
+  const factory = options.simCards ?? defaultSimCardFactory;
+  const card = await factory.create(sim);
+  const state = sim.state;
+  return new SimulatorTransport(card, {
+    interface: sim.interface,
+    name: spec,
+    ...(options.maxGetResponses !== undefined ? { maxGetResponses: options.maxGetResponses } : {}),
+    ...(options.maxLeRepeats !== undefined ? { maxLeRepeats: options.maxLeRepeats } : {}),
+    ...(state !== undefined ? { onClose: (c) => factory.save(c, state) } : {}),
+  });
+}

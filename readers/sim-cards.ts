@@ -1,0 +1,45 @@
+// Simulated cards by spec (sim:sscard?seed=…): creates the card, loads its image from a state
+// file when there is one, and saves it back. The only place readers/ reaches into simulator/
+// (beyond the SimulatedCard interface), and only through simulator/index.ts.
+import { existsSync } from 'node:fs';
+import type { SimulatedCard } from '../simulator/card.js';
+import { createSsCard, loadCardImage, saveCardImage, SsCard } from '../simulator/index.js';
+import type { SimSpec } from './spec.js';
+import { ReaderSpecError } from './pcsc.js';
+
+/** A card state file that cannot be read or is not a card image: bad input (CLI exit 2). */
+export class SimStateError extends Error {
+  override name = 'SimStateError';
+}
+
+/** Makes the card a SimSpec describes (tests inject doubles). */
+export interface SimCardFactory {
+  create(spec: SimSpec): Promise<SimulatedCard>;
+  /** Writes the card's image to `path`. */
+  save(card: SimulatedCard, path: string): Promise<void>;
+}
+
+export const defaultSimCardFactory: SimCardFactory = {
+  async create(spec) {
+    if (spec.kind === 'gp') {
+      throw new ReaderSpecError('the GlobalPlatform card simulator (sim:gp, --card gp) does not exist yet (issue 4); use the social-security card (sim:sscard, --card sscard)');
+    }
+    const t0 = spec.t0 !== undefined ? { t0: spec.t0 } : {};
+    if (spec.state !== undefined && existsSync(spec.state)) {
+      try {
+        // A loaded card keeps the seed (and position) saved in its image.
+        return createSsCard({ image: loadCardImage(spec.state), ...t0 });
+      } catch (e) {
+        throw new SimStateError(
+          `card state file ${spec.state} is not a usable card image: ${e instanceof Error ? e.message : String(e)} (fix or delete it; without the file a new card starts)`,
+          { cause: e },
+        );
+      }
+    }
+    return createSsCard({ seed: spec.seed ?? 0, ...t0 });
+  },
+  async save(card, path) {
+    if (!(card instanceof SsCard)) throw new TypeError(`sim: cannot save a ${card.kind} card image (only sscard has one)`);
+    saveCardImage(card, path);
+  },
+};
