@@ -1,8 +1,9 @@
 // Simulated cards by spec (sim:sscard?seed=…): creates the card, loads its image from a state
 // file when there is one, and saves it back. The only place readers/ reaches into simulator/
 // (beyond the SimulatedCard interface), and only through simulator/index.ts.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { SimulatedCard } from '../simulator/card.js';
+import { createGpCard, GpCard, gpCardImageJson } from '../simulator/gp/index.js';
 import { createSsCard, loadCardImage, saveCardImage, SsCard } from '../simulator/index.js';
 import type { SimSpec } from './spec.js';
 import { ReaderSpecError } from './pcsc.js';
@@ -21,13 +22,12 @@ export interface SimCardFactory {
 
 export const defaultSimCardFactory: SimCardFactory = {
   async create(spec) {
-    if (spec.kind === 'gp') {
-      throw new ReaderSpecError('the GlobalPlatform card simulator (sim:gp, --card gp) does not exist yet (issue 4); use the social-security card (sim:sscard, --card sscard)');
-    }
+    if (spec.kind === 'gp' && spec.t0) throw new ReaderSpecError('sim:gp: the GlobalPlatform card simulator speaks T=1 only (drop t0)');
     const t0 = spec.t0 !== undefined ? { t0: spec.t0 } : {};
     if (spec.state !== undefined && existsSync(spec.state)) {
       try {
         // A loaded card keeps the seed (and position) saved in its image.
+        if (spec.kind === 'gp') return createGpCard({ image: readFileSync(spec.state, 'utf8') });
         return createSsCard({ image: loadCardImage(spec.state), ...t0 });
       } catch (e) {
         throw new SimStateError(
@@ -36,10 +36,25 @@ export const defaultSimCardFactory: SimCardFactory = {
         );
       }
     }
+    if (spec.kind === 'gp') return createGpCard({ seed: spec.seed ?? 0 });
     return createSsCard({ seed: spec.seed ?? 0, ...t0 });
   },
   async save(card, path) {
-    if (!(card instanceof SsCard)) throw new TypeError(`sim: cannot save a ${card.kind} card image (only sscard has one)`);
+    if (card instanceof GpCard) return writeAtomically(path, gpCardImageJson(card));
+    if (!(card instanceof SsCard)) throw new TypeError(`sim: cannot save a ${card.kind} card image`);
     saveCardImage(card, path);
   },
 };
+
+/** Temp file, fsync, rename: a crash leaves either the old image or the new one, never half. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -8,7 +8,7 @@
 //        interface=contact|contactless (alias iface=)
 //        t0 | t0=1 | t0=0             T=0 behaviour: the card answers 61xx / 6Cxx (the transport resolves them)
 //        state=FILE                   load the card image from FILE when it exists, save it back on close
-//   sim:gp                            the GlobalPlatform card (issue 4: not there yet)
+//   sim:gp                            the GlobalPlatform card (simulator/gp: ISD with test keys 40..4F)
 //   pcsc:NAME                         the PC/SC reader NAME, even if NAME starts with "sim"
 //   anything else                     a PC/SC reader: its exact name, or a unique part of it (any case)
 import type { CardInterface } from '../simulator/card.js';

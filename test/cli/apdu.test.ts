@@ -28,7 +28,7 @@ t.test('bad input exits 2 with one line and sends nothing', async (t) => {
     [['apdu', '--reader', 'sim', '00B0000001', '00A404'], /^cardsmith: argument:2:1: not a well-formed command APDU/],
     [['apdu', '--reader', 'sim', '--script', file('bad.apdu', '# ok\n00B0000001 [9000]\n00B0000001 [90]\n')], /bad\.apdu:3:13: expected status word "90" is not 4 hex digits/],
     [['apdu', '--reader', 'sim', '--script', join(dir, 'missing.apdu')], /--script: cannot read .*missing\.apdu \(ENOENT\)/],
-    [['apdu', '--reader', 'sim:gp', '00B0000001'], /GlobalPlatform card simulator .* does not exist yet \(issue 4\)/],
+    [['apdu', '--reader', 'sim:gp?t0', '00B0000001'], /GlobalPlatform card simulator speaks T=1 only/],
     [['apdu', '--reader', 'sim:sscard?sed=1', '00B0000001'], /unknown parameter "sed"; known: seed, interface, iface, t0, state/],
     [['apdu', '--reader', 'sim?seed=-1', '00B0000001'], /seed must be an integer 0\.\.4294967295/],
     [['apdu', '--reader', 'sim?interface=nfc', '00B0000001'], /interface must be contact or contactless, not "nfc"/],

@@ -8,7 +8,6 @@ import { binSkipReason } from '../helpers/pcsc.js';
 
 t.test('bad options exit 2 with one line', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['sim', 'serve', '--card', 'gp'], /^cardsmith: --card gp: the GlobalPlatform card simulator does not exist yet \(issue 4\); use --card sscard\n$/],
     [['sim', 'serve', '--card', 'visa'], /Invalid values:/],
     [['sim', 'serve', '--vpcd', 'localhost'], /--vpcd: expected HOST:PORT \(e\.g\. 127\.0\.0\.1:35963\), got "localhost"/],
     [['sim', 'serve', '--vpcd', 'localhost:70000'], /--vpcd: expected HOST:PORT/],

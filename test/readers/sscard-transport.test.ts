@@ -89,5 +89,13 @@ t.test('state=FILE that is not a card image: SimStateError naming the file', asy
   await t.rejects(openTransport(`sim?state=${bad}`), { name: 'SimStateError', message: new RegExp(`card state file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a usable card image`) });
   writeFileSync(bad, 'not json');
   await t.rejects(openTransport(`sim?state=${bad}`), SimStateError);
-  await t.rejects(openTransport('sim:gp'), { name: 'ReaderSpecError', message: /issue 4/ });
+  await t.rejects(openTransport('sim:gp?t0'), { name: 'ReaderSpecError', message: /T=1 only/ });
+});
+
+t.test('sim:gp opens the GlobalPlatform card: its ISD answers SELECT with an FCI', async (t) => {
+  const gp = await openTransport('sim:gp?seed=3');
+  t.teardown(() => gp.close());
+  const r = await gp.transmit(Uint8Array.from([0x00, 0xa4, 0x04, 0x00, 0x08, 0xa0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x00]));
+  t.same([...r.subarray(r.length - 2)], [0x90, 0x00], 'SW 9000');
+  t.equal(r[0], 0x6f, 'an FCI template');
 });

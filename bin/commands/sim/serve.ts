@@ -66,7 +66,7 @@ export function simServeCommand(ctx: Ctx): CommandModule {
     builder: (y) =>
       y
         .options({
-          card: { choices: ['sscard', 'gp'] as const, default: 'sscard', describe: 'which card (gp: GlobalPlatform card, issue 4, not there yet)' },
+          card: { choices: ['sscard', 'gp'] as const, default: 'sscard', describe: 'which card: the social-security card or a GlobalPlatform card (ISD with test keys 40..4F)' },
           state: { type: 'string', requiresArg: true, describe: 'card image file: loaded at start when it exists, saved on exit' },
           seed: { type: 'string', requiresArg: true, describe: 'random seed of a new card (decimal or 0x hex, default 0); same seed ⇒ same challenges' },
           vpcd: {
@@ -86,9 +86,6 @@ export function simServeCommand(ctx: Ctx): CommandModule {
     handler: async (argv) => {
       const a = argv as unknown as ServeArgs;
       const { io } = ctx;
-      if (a.card === 'gp') {
-        throw new UsageError('--card gp: the GlobalPlatform card simulator does not exist yet (issue 4); use --card sscard');
-      }
       const seed = a.seed === undefined ? undefined : parseSeed(a.seed, '--seed');
       const targets = servedInterfaces(a.interface, a.vpcd);
       const factory = defaultSimCardFactory;
