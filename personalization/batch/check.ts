@@ -1,0 +1,275 @@
+// Batch input (issue 6 item 4): a batch of cardholder records in CSV (UTF-8, header row) or JSON
+// Lines, read as a stream and checked record by record against the profile's record declaration
+// (record.fields, record.rules, record.key). Memory stays flat whatever the batch size: one
+// record at a time, a digest per key for duplicate detection, and at most `maxRejects` rejects
+// kept in memory (the rejects file gets them all).
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { createCardEvaluator, didYouMean, ExprEvalError, showValue, type FieldSpec, type Profile } from '../../profiles/index.js';
+import { parseCsv } from './csv.js';
+import { readUtf8 } from './decode.js';
+import { KeySet } from './dedupe.js';
+import { BatchError, mask, type Reject } from './errors.js';
+import { checkField } from './fields.js';
+import { keyColumn, parseJsonl } from './jsonl.js';
+
+export type BatchFormat = 'csv' | 'jsonl';
+
+export interface ReadBatchOptions {
+  /** Default: from the extension (.csv; .jsonl, .ndjson). */
+  format?: BatchFormat;
+  /** The prep date, YYYYMMDD (default: today, UTC): dates with `past: true` may not be after it. */
+  today?: string;
+  /** Name of the batch file in messages (default: the path as given). */
+  display?: string;
+  signal?: AbortSignal;
+}
+
+/** A checked record: field name → normalized value ('' for an absent optional field). */
+export type BatchRecord = Record<string, string>;
+
+export type BatchItem = { ok: true; line: number; record: BatchRecord } | { ok: false; line: number; rejects: Reject[] };
+
+export function batchFormat(path: string, format?: BatchFormat): BatchFormat {
+  if (format) return format;
+  const ext = extname(path).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  throw new BatchError(path, { line: 1, code: 'format', problem: `cannot tell the batch format from '${ext || 'no extension'}'`, hint: 'name the file .csv or .jsonl, or give the format' });
+}
+
+export function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+interface RawRecord {
+  line: number;
+  /** Field name → raw value and the column it starts at. */
+  values: Map<string, { value: string; col?: number | undefined }>;
+  /** Fields present with a value that is not text (reported already, so not "missing"). */
+  present?: Set<string> | undefined;
+  rejects: Reject[];
+  /** The line could not be split into fields at all: its rejects say why, and nothing else is checked. */
+  unreadable?: boolean | undefined;
+}
+
+/**
+ * The records of a batch, checked, in file order: each is either accepted (normalized values) or
+ * rejected (every problem found in it). Throws BatchError when the batch cannot be read on: bad
+ * UTF-8, an unclosed quote, a header that does not match the profile.
+ */
+export async function* readBatch(profile: Profile, path: string, options: ReadBatchOptions = {}): AsyncGenerator<BatchItem> {
+  const display = options.display ?? path;
+  const format = batchFormat(path, options.format);
+  const today = options.today ?? todayUtc();
+  const fields = new Map(profile.record.fields.map((f) => [f.name, f]));
+  const ctx = { today, baseDir: dirname(resolve(path)) };
+  const keys = new KeySet();
+  const keyField = profile.record.key;
+  const fileFields = new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name));
+  const raws = format === 'csv' ? csvRecords(profile, fields, path, display, options.signal) : jsonlRecords(fields, path, display, options.signal);
+  for await (const raw of raws) {
+    const rejects = [...raw.rejects];
+    if (raw.unreadable) {
+      yield { ok: false, line: raw.line, rejects };
+      continue;
+    }
+    const record: BatchRecord = {};
+    for (const [name, spec] of fields) {
+      const got = raw.values.get(name);
+      if (got === undefined) {
+        if (raw.present?.has(name)) continue;
+        if (spec.required) rejects.push({ line: raw.line, field: name, code: 'missing', problem: 'is missing', hint: `add "${name}" to the record` });
+        else record[name] = '';
+        continue;
+      }
+      const r = await checkField(spec, got.value, ctx);
+      if (r.ok) record[name] = r.value;
+      else rejects.push({ line: raw.line, column: got.col, field: name, code: r.code, problem: r.problem, hint: r.hint, ...(r.mask ? { masked: mask(got.value) } : {}) });
+    }
+    if (keyField !== undefined && record[keyField] !== undefined && record[keyField] !== '') {
+      const first = keys.add(record[keyField]!, raw.line);
+      if (first !== undefined) {
+        rejects.push({ line: raw.line, column: raw.values.get(keyField)?.col, field: keyField, code: 'duplicate', problem: `the same ${keyField} as line ${first}`, hint: 'a cardholder appears once per batch', masked: mask(record[keyField]!) });
+      }
+    }
+    if (rejects.length === 0) {
+      for (const rule of profile.record.rules) {
+        const problem = ruleProblem(profile, rule.equal, record, today, fileFields);
+        if (problem) {
+          const field = rule.equal.flatMap((e) => e.refs.fields)[0];
+          rejects.push({ line: raw.line, column: field ? raw.values.get(field)?.col : undefined, field, code: 'rule', problem: problem === true ? rule.message : `${rule.message} (${problem})` });
+        }
+      }
+    }
+    yield rejects.length === 0 ? { ok: true, line: raw.line, record } : { ok: false, line: raw.line, rejects };
+  }
+}
+
+function ruleProblem(profile: Profile, equal: RuleExprs, record: BatchRecord, today: string, fileFields: Set<string>): true | string | undefined {
+  // Rules over a file field would compare file contents; they are not meant for that.
+  if (equal.some((e) => e.refs.fields.some((f) => fileFields.has(f)))) return undefined;
+  try {
+    const ev = createCardEvaluator(profile, { record, today });
+    const a = showValue(ev.evaluate(equal[0]));
+    const b = showValue(ev.evaluate(equal[1]));
+    return a === b ? undefined : true;
+  } catch (e) {
+    if (e instanceof ExprEvalError) return e.message;
+    throw e;
+  }
+}
+
+type RuleExprs = Profile['record']['rules'][number]['equal'];
+
+async function* csvRecords(profile: Profile, fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord> {
+  let header: { name: string; col: number }[] | undefined;
+  for await (const item of parseCsv(readUtf8(path, display, signal))) {
+    if (item.kind === 'fatal') throw new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint });
+    if (!header) {
+      if (item.kind === 'error') throw new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: `header: ${item.problem}`, hint: item.hint });
+      header = checkHeader(profile, fields, item.fields, display);
+      continue;
+    }
+    if (item.kind === 'error') {
+      yield { line: item.line, values: new Map(), unreadable: true, rejects: [{ line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint }] };
+      continue;
+    }
+    if (item.fields.length !== header.length) {
+      yield {
+        line: item.line,
+        values: new Map(),
+        unreadable: true,
+        rejects: [{ line: item.line, column: 1, code: 'csv-columns', problem: `has ${item.fields.length} field${item.fields.length === 1 ? '' : 's'}, the header has ${header.length}`, hint: 'a comma inside a value needs quotes around the value' }],
+      };
+      continue;
+    }
+    const values = new Map<string, { value: string; col: number }>();
+    header.forEach((h, i) => values.set(h.name, { value: item.fields[i]!.value, col: item.fields[i]!.col }));
+    yield { line: item.line, values, rejects: [] };
+  }
+  if (!header) throw new BatchError(display, { line: 1, code: 'empty', problem: 'the batch is empty: no header row', hint: `the first line names the fields: ${[...fields.keys()].join(',')}` });
+}
+
+function checkHeader(profile: Profile, fields: Map<string, FieldSpec>, row: { value: string; col: number; line: number }[], display: string): { name: string; col: number }[] {
+  const seen = new Set<string>();
+  for (const f of row) {
+    if (!fields.has(f.value)) {
+      throw new BatchError(display, {
+        line: f.line,
+        column: f.col,
+        code: 'unknown-column',
+        problem: `column '${f.value}' is not a field of profile ${profile.name}`,
+        hint: didYouMean(f.value, fields.keys()) ?? `the fields are ${[...fields.keys()].join(', ')}`,
+      });
+    }
+    if (seen.has(f.value)) throw new BatchError(display, { line: f.line, column: f.col, code: 'duplicate-column', problem: `column '${f.value}' appears twice in the header` });
+    seen.add(f.value);
+  }
+  const missing = [...fields.values()].filter((f) => f.required && !seen.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) {
+    throw new BatchError(display, { line: row[0]?.line ?? 1, column: 1, code: 'missing-column', problem: `the header lacks the required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, hint: `profile ${profile.name} needs ${missing.join(', ')}` });
+  }
+  return row.map((f) => ({ name: f.value, col: f.col }));
+}
+
+async function* jsonlRecords(fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord> {
+  for await (const item of parseJsonl(readUtf8(path, display, signal))) {
+    if (item.kind === 'error') {
+      yield { line: item.line, values: new Map(), unreadable: true, rejects: [{ line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint }] };
+      continue;
+    }
+    const values = new Map<string, { value: string; col?: number | undefined }>();
+    const present = new Set<string>();
+    const rejects: Reject[] = [];
+    for (const [k, v] of Object.entries(item.value)) {
+      const col = keyColumn(item.text, k);
+      if (!fields.has(k)) {
+        rejects.push({ line: item.line, column: col, field: k, code: 'unknown-field', problem: 'is not a field of the profile', hint: didYouMean(k, fields.keys()) ?? `the fields are ${[...fields.keys()].join(', ')}` });
+        continue;
+      }
+      if (v === null) continue;
+      if (typeof v === 'string') values.set(k, { value: v, col });
+      else if (typeof v === 'number' && Number.isFinite(v)) values.set(k, { value: String(v), col });
+      else {
+        present.add(k);
+        rejects.push({ line: item.line, column: col, field: k, code: 'json-type', problem: `must be a string, got ${Array.isArray(v) ? 'a list' : typeof v}`, hint: 'write values as JSON strings, e.g. "01"' });
+      }
+    }
+    yield { line: item.line, values, present, rejects };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface CheckBatchOptions extends ReadBatchOptions {
+  /** Accept the valid records of a batch that has rejects (default false: any reject refuses the batch). */
+  skipInvalid?: boolean;
+  /** Write every reject to this file, one JSON object per line. */
+  rejectsFile?: string;
+  /** Rejects kept in the returned report (default 1000); the rejects file gets all of them. */
+  maxRejects?: number;
+}
+
+export interface BatchReport {
+  file: string;
+  format: BatchFormat;
+  /** Data records read (the header is not counted). */
+  records: number;
+  valid: number;
+  rejected: number;
+  /** True when the batch can go on to prep: no rejects, or `skipInvalid` and no fatal problem. */
+  ok: boolean;
+  /** The first `maxRejects` rejects, in file order (a record may have several). */
+  rejects: Reject[];
+  /** More rejects were found than the report keeps. */
+  truncated: boolean;
+  /** The problem that stopped reading, if any. */
+  fatal?: Reject | undefined;
+  rejectsFile?: string | undefined;
+}
+
+/** Reads the whole batch and reports counts and rejects; writes the rejects file when asked. */
+export async function checkBatch(profile: Profile, path: string, options: CheckBatchOptions = {}): Promise<BatchReport> {
+  const display = options.display ?? path;
+  const max = options.maxRejects ?? 1000;
+  const report: BatchReport = { file: display, format: batchFormat(path, options.format), records: 0, valid: 0, rejected: 0, ok: false, rejects: [], truncated: false };
+  let out: FileHandle | undefined;
+  let pending = '';
+  if (options.rejectsFile !== undefined) {
+    // Opened before reading, so an unwritable path fails at once; 0600: rejects name people.
+    out = await open(options.rejectsFile, 'w', 0o600);
+    report.rejectsFile = options.rejectsFile;
+  }
+  const keep = async (r: Reject): Promise<void> => {
+    if (report.rejects.length < max) report.rejects.push(r);
+    else report.truncated = true;
+    if (!out) return;
+    pending += JSON.stringify({ file: display, ...r }) + '\n';
+    if (pending.length >= 64 * 1024) {
+      await out.write(pending);
+      pending = '';
+    }
+  };
+  try {
+    for await (const item of readBatch(profile, path, options)) {
+      report.records++;
+      if (item.ok) report.valid++;
+      else {
+        report.rejected++;
+        for (const r of item.rejects) await keep(r);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof BatchError)) throw e;
+    report.fatal = e.reject;
+    await keep(e.reject);
+  } finally {
+    if (out) {
+      if (pending) await out.write(pending);
+      await out.close();
+    }
+  }
+  report.ok = report.fatal === undefined && (report.rejected === 0 || options.skipInvalid === true);
+  return report;
+}

@@ -1,0 +1,135 @@
+// Checking one field of a record against its declaration in the profile (record.fields). Each
+// check returns the normalized value (dates become YYYYMMDD, file paths become paths relative to
+// the batch folder) or a problem that names what is wrong without repeating the value.
+import { open, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import iconv from 'iconv-lite';
+import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, normalizeDate, regionProblem, type FieldSpec } from '../../profiles/index.js';
+
+export type FieldResult = { ok: true; value: string } | { ok: false; code: string; problem: string; hint?: string; mask?: boolean };
+
+export interface FieldContext {
+  /** The prep date, YYYYMMDD (for `past` dates). */
+  today: string;
+  /** Folder that file fields are relative to (the batch file's folder). */
+  baseDir: string;
+}
+
+const bad = (code: string, problem: string, hint?: string, mask = true): FieldResult => ({ ok: false, code, problem, ...(hint ? { hint } : {}), mask });
+
+/** GBK bytes of text, or the 1-based position of the first character GBK cannot hold. */
+export function gbkLength(text: string): { bytes: number } | { badChar: number; codePoint: string; control?: boolean } {
+  let bytes = 0;
+  let k = 0;
+  for (const ch of text) {
+    k++;
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x80) {
+      if (cp < 0x20 || cp === 0x7f) return { badChar: k, codePoint: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, control: true };
+      bytes++;
+      continue;
+    }
+    const code = iconv.encode(ch, 'gbk');
+    if (iconv.decode(code, 'gbk') !== ch) return { badChar: k, codePoint: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` };
+    bytes += code.length;
+  }
+  return { bytes };
+}
+
+export async function checkField(spec: FieldSpec, raw: string, ctx: FieldContext): Promise<FieldResult> {
+  if (raw.length === 0) {
+    return spec.required ? bad('required', 'is required but empty', undefined, false) : { ok: true, value: '' };
+  }
+  if (raw !== raw.trim()) return bad('spaces', 'has spaces at the start or end', 'remove them; cardsmith does not change cardholder data silently');
+  switch (spec.type) {
+    case 'citizen-id': {
+      const p = citizenIdProblem(raw, spec.past ? ctx.today : undefined);
+      return p ? bad('citizen-id', p, 'an 18-character citizen ID number whose last character is the GB 11643 check character') : { ok: true, value: raw };
+    }
+    case 'card-number': {
+      const p = cardNumberProblem(raw);
+      return p ? bad('card-number', p) : { ok: true, value: raw };
+    }
+    case 'text': {
+      const n = Array.from(raw).length;
+      if (spec.charset === 'ascii') {
+        const i = Array.from(raw).findIndex((c) => c.codePointAt(0)! < 0x20 || c.codePointAt(0)! > 0x7e);
+        if (i >= 0) return bad('charset', `character ${i + 1} is not printable ASCII`);
+      } else {
+        const g = gbkLength(raw);
+        if ('badChar' in g) {
+          if (g.control) return bad('control-character', `character ${g.badChar} is a control character (${g.codePoint}), such as a line break or tab`, 'text fields hold one line of text');
+          return bad('gbk', `character ${g.badChar} (${g.codePoint}) has no GBK code`, 'cards store names in GBK; use the GBK form of the character or the name extension field');
+        }
+        if (spec.maxBytes !== undefined && g.bytes > spec.maxBytes) return bad('too-long', `is ${g.bytes} bytes in GBK, at most ${spec.maxBytes} fit`);
+      }
+      if (spec.maxLength !== undefined && n > spec.maxLength) return bad('too-long', `is ${n} characters, at most ${spec.maxLength}`);
+      if (spec.minLength !== undefined && n < spec.minLength) return bad('too-short', `is ${n} characters, at least ${spec.minLength}`);
+      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(raw)) return bad('pattern', 'does not have the expected form', `the profile asks for /${spec.pattern}/`);
+      return { ok: true, value: raw };
+    }
+    case 'digits':
+    case 'pin': {
+      if (!/^[0-9]+$/.test(raw)) return bad('digits', 'must be digits only');
+      const min = spec.minLength ?? (spec.type === 'pin' ? 4 : 1);
+      const max = spec.maxLength ?? (spec.type === 'pin' ? 12 : Infinity);
+      if (raw.length < min || raw.length > max) return bad('length', min === max ? `must be ${min} digits, got ${raw.length}` : `must be ${min} to ${max} digits, got ${raw.length}`);
+      const v = Number(raw);
+      if (spec.min !== undefined && v < spec.min) return bad('range', `must be at least ${spec.min}`);
+      if (spec.max !== undefined && v > spec.max) return bad('range', `must be at most ${spec.max}`);
+      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(raw)) return bad('pattern', 'does not have the expected form');
+      return { ok: true, value: raw };
+    }
+    case 'region': {
+      const p = regionProblem(raw);
+      return p ? bad('region', p, 'a 6-digit GB/T 2260 region code, e.g. 110105') : { ok: true, value: raw };
+    }
+    case 'date': {
+      const p = dateProblem(raw, spec.past ? ctx.today : undefined);
+      return p ? bad('date', p) : { ok: true, value: normalizeDate(raw)! };
+    }
+    case 'enum':
+      return (spec.values ?? []).includes(raw) ? { ok: true, value: raw } : bad('enum', `is not one of ${(spec.values ?? []).join(', ')}`);
+    case 'pan':
+      if (!/^[0-9]{12,19}$/.test(raw)) return bad('pan', 'must be 12 to 19 digits');
+      return luhnValid(raw) ? { ok: true, value: raw } : bad('pan', 'fails the Luhn check (last digit)');
+    case 'file':
+      return checkFile(spec, raw, ctx);
+  }
+}
+
+const MAGIC: Record<string, Uint8Array> = {
+  jpeg: Uint8Array.of(0xff, 0xd8, 0xff),
+  png: Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+};
+
+async function checkFile(spec: FieldSpec, raw: string, ctx: FieldContext): Promise<FieldResult> {
+  const path = resolve(ctx.baseDir, raw);
+  const rel = relative(ctx.baseDir, path);
+  // A batch names files in its own folder: an absolute path or ../ could read anything on the machine.
+  if (isAbsolute(raw) || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
+    return bad('file-outside', 'names a file outside the batch folder', 'put the files in the batch folder (or below it) and give relative paths', false);
+  }
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) return bad('file-missing', 'does not name a file', undefined, false);
+    size = st.size;
+  } catch {
+    return bad('file-missing', `file ${rel} does not exist`, 'paths are relative to the batch file', false);
+  }
+  if (size === 0) return bad('file-empty', `file ${rel} is empty`, undefined, false);
+  if (spec.maxBytes !== undefined && size > spec.maxBytes) return bad('file-too-large', `file ${rel} is ${size} bytes, at most ${spec.maxBytes} fit`, 'compress the photo further', false);
+  const magic = spec.format && spec.format !== 'any' ? MAGIC[spec.format] : undefined;
+  if (magic) {
+    const head = Buffer.alloc(magic.length);
+    const fh = await open(path, 'r');
+    try {
+      await fh.read(head, 0, magic.length, 0);
+    } finally {
+      await fh.close();
+    }
+    if (!magic.every((b, i) => head[i] === b)) return bad('file-format', `file ${rel} is not a ${spec.format!.toUpperCase()} file`, undefined, false);
+  }
+  return { ok: true, value: rel.split(sep).join('/') };
+}
