@@ -1,0 +1,213 @@
+// The personalization script of one card: the contract between data preparation (which writes
+// a batch folder) and the runner (which executes it on a card). Everything that can be computed
+// at prep time is; what needs the card's own answers (challenges, session keys, on-card key
+// pairs) is computed at run time from sealed material. No key, PIN or other secret appears in
+// clear: secrets are sealed with AES-256-GCM under the batch transport key in the key store,
+// with the record id as associated data, so a sealed value cannot be replayed onto another card.
+//
+// Batch folder:
+//   manifest.json   BatchManifest (below)
+//   cards.jsonl     one CardScript per line, in batch order
+//   journal.sqlite  written by the runner (personalization/journal/)
+//   rejects.csv     (prep --skip-invalid) the records left out, with reasons
+
+export const SCRIPT_FORMAT = 'cardsmith-script/1';
+export const MANIFEST_FORMAT = 'cardsmith-batch/1';
+
+/** A key in the key store, looked up at run time (the runner never sees master-key bytes). */
+export interface KeyRefSpec {
+  label: string;
+  version?: number;
+}
+
+/**
+ * A secret sealed for this card: base64 of the key provider's seal() output under the batch's
+ * transport key, bound to the record id. `kcv` identifies keys in logs (absent for PINs/data).
+ */
+export interface Sealed {
+  sealed: string;
+  kcv?: string;
+}
+
+export interface SealedKey extends Sealed {
+  alg: 'des3' | 'aes' | 'sm4';
+}
+
+/** Hex status words the step accepts; `X` matches any digit (e.g. "63CX"). Default ["9000"]. */
+export type ExpectedSw = string[];
+
+/** A static command. */
+export interface ApduStep {
+  op: 'apdu';
+  /** The whole command APDU in hex. */
+  apdu: string;
+  sw?: ExpectedSw;
+  /** For logs: what this command does ("create EF05"). */
+  note?: string;
+}
+
+/** A command whose data field is secret (a plain WRITE KEY during personalization, a PIN). */
+export interface SealedApduStep {
+  op: 'sealed-apdu';
+  /** CLA INS P1 P2 in hex; Lc is computed from the unsealed data. */
+  header: string;
+  data: Sealed;
+  le?: number;
+  sw?: ExpectedSw;
+  note?: string;
+}
+
+/**
+ * Native social-security COS line protection (STANDARDS.md §3): GET CHALLENGE, then optionally
+ * encrypt the data under `encryptKey` (ISO 9797-1 padding 2, ECB), then append the 4-byte PBOC MAC
+ * under `macKey` over header ‖ Lc ‖ data with IV = challenge ‖ zeros. Used for 84 D4 WRITE KEY,
+ * 04 D6 / 04 DC UPDATE with MAC, 84 1E/18/16 BLOCK commands. The exact byte layout is the one
+ * docs/simulator.md documents for the card.
+ */
+export interface MacApduStep {
+  op: 'mac-apdu';
+  header: string;
+  /** Clear data (hex) or sealed data. */
+  data?: string | Sealed;
+  macKey: SealedKey;
+  encryptKey?: SealedKey;
+  challengeLength?: 4 | 8 | 16;
+  sw?: ExpectedSw;
+  note?: string;
+}
+
+/** Authentication or a secure channel; wrapped steps follow until `close`. */
+export type OpenStep =
+  | {
+      op: 'open';
+      /** Native COS: GET CHALLENGE, then EXTERNAL AUTHENTICATE with the key `keyId` (docs/simulator.md). */
+      protocol: 'ssc-ext-auth';
+      keyId: number;
+      key: SealedKey;
+      challengeLength?: 8 | 16;
+      note?: string;
+    }
+  | {
+      op: 'open';
+      protocol: 'scp02' | 'scp03';
+      /** Static ENC/MAC/DEK sealed for this card, or a master in the key store diversified with the card's KDD. */
+      keys: { enc: SealedKey; mac: SealedKey; dek: SealedKey } | { master: KeyRefSpec; div: 'emv' | 'visa2' | 'kdf3' };
+      keyVersion?: number;
+      securityLevel: number;
+      scp02i?: number;
+      /** The security domain to SELECT first (hex AID); the ISD when absent. */
+      sdAid?: string;
+      note?: string;
+    };
+
+export interface CloseStep {
+  op: 'close';
+}
+
+/** GP PUT KEY under the open channel's DEK; the runner checks the KCVs the card returns. */
+export interface PutKeyStep {
+  op: 'put-key';
+  keyVersion: number;
+  /** Replace this key version (P1); absent = add a new key set. */
+  replaceVersion?: number;
+  keys: { enc: SealedKey; mac: SealedKey; dek: SealedKey };
+  note?: string;
+}
+
+/** GP/CPS STORE DATA of DGIs; sensitive ones (8000–8FFF) are sealed here and encrypted under the session DEK at run time. */
+export interface StoreDataStep {
+  op: 'store-data';
+  dgis: { dgi: number; data?: string; sealed?: Sealed }[];
+  note?: string;
+}
+
+/**
+ * On-card key generation, then the card CA issues a certificate for the returned public key,
+ * written back with UPDATE BINARY in chunks.
+ */
+export interface KeygenCertStep {
+  op: 'keygen-cert';
+  /** The key generation command (hex), e.g. 80 40 00 00 08 C0020012 C2020013. */
+  generate: string;
+  /** FID (hex) of the certificate EF to write, under the currently selected DF. */
+  certificateFile: string;
+  /** Subject fields, e.g. { CN: "张三", serialNumber: "…" } (personal data, not secret). */
+  subject: Record<string, string>;
+  ca: KeyRefSpec;
+  /** Bytes per UPDATE BINARY. */
+  chunk?: number;
+  note?: string;
+}
+
+/** Read back and compare: verification after personalization. */
+export interface CheckStep {
+  op: 'check';
+  apdu: string;
+  /** Expected response data (hex); absent = only the SW is checked. */
+  expect?: string;
+  sw?: ExpectedSw;
+  what: string;
+}
+
+export type Step = ApduStep | SealedApduStep | MacApduStep | OpenStep | CloseStep | PutKeyStep | StoreDataStep | KeygenCertStep | CheckStep;
+
+export interface CardScript {
+  format: typeof SCRIPT_FORMAT;
+  /** Unique within the batch: the record's key field (e.g. the social security number's hash) or its line. */
+  recordId: string;
+  /** 1-based position in the input batch, for people. */
+  line: number;
+  /** Which interface the encoder uses. */
+  interface: 'contact' | 'contactless';
+  /** Personalization steps. */
+  steps: Step[];
+  /** Verification steps, run after `steps` (and again by `cardsmith verify`). */
+  verify: Step[];
+  /** The card face, from the profile's layout (personal data, not secret). */
+  face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string }[] };
+}
+
+export interface BatchManifest {
+  format: typeof MANIFEST_FORMAT;
+  profile: { name: string; file: string; sha256: string };
+  input: { file: string; sha256: string; records: number; rejected: number };
+  cards: number;
+  /** The key that sealed every secret in cards.jsonl. */
+  transportKey: KeyRefSpec & { kcv: string };
+  /** Keys the scripts refer to, with KCVs (no key bytes). */
+  keys: (KeyRefSpec & { alg: string; kcv: string })[];
+  seed: number;
+  createdAt: string;
+}
+
+/** Thrown when a script or manifest line is not what this version of cardsmith writes. */
+export class ScriptFormatError extends Error {
+  override name = 'ScriptFormatError';
+}
+
+const OPS = new Set(['apdu', 'sealed-apdu', 'mac-apdu', 'open', 'close', 'put-key', 'store-data', 'keygen-cert', 'check']);
+
+/** Parses one line of cards.jsonl; `where` (file:line) goes into errors. Checks the shape, not the card semantics. */
+export function parseCardScript(line: string, where: string): CardScript {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw new ScriptFormatError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const s = value as Partial<CardScript>;
+  if (typeof s !== 'object' || s === null || s.format !== SCRIPT_FORMAT) {
+    throw new ScriptFormatError(`${where}: not a ${SCRIPT_FORMAT} card script`);
+  }
+  if (typeof s.recordId !== 'string' || s.recordId === '') throw new ScriptFormatError(`${where}: recordId missing`);
+  for (const list of ['steps', 'verify'] as const) {
+    const steps = s[list];
+    if (!Array.isArray(steps)) throw new ScriptFormatError(`${where}: "${list}" is not a list`);
+    steps.forEach((step, i) => {
+      if (typeof step !== 'object' || step === null || !OPS.has((step as { op?: string }).op ?? '')) {
+        throw new ScriptFormatError(`${where}: ${list}[${i}] has an unknown op`);
+      }
+    });
+  }
+  return s as CardScript;
+}
