@@ -13,8 +13,8 @@
 // - C-DECRYPTION: 3DES-CBC under S-ENC, ICV 0, padding 80 00… always added (E.4.6).
 // - R-MAC (cardsmith's reading, the one GlobalPlatformPro implements): retail MAC under the R-MAC
 //   key over CLA (b3, b2, b1 cleared) ‖ INS ‖ P1 ‖ P2 ‖ Lc (00 when absent) ‖ plain command data ‖
-//   Li ‖ response data ‖ SW1 SW2, ICV = previous R-MAC (zeros for the first). Appended to every
-//   response of a command the session unwrapped.
+//   Li ‖ response data ‖ SW1 SW2, ICV = previous R-MAC; the first ICV is the C-MAC of EXTERNAL
+//   AUTHENTICATE. Appended to every response of a command the session unwrapped.
 import { concat, constantTimeEqual } from '../../bytes/index.js';
 import { blockCipher, des3DecryptCbc, des3EncryptCbc, mac9797, PaddingError, retailMac, unpadMethod2 } from '../../crypto/index.js';
 import { dekDecryptor, type DekDecryptor, type StaticKeys } from './keys.js';
@@ -109,6 +109,9 @@ export class Scp02Session implements CardSession {
     const mac = this.cmac(c, cryptogram, new Uint8Array(8));
     if (!constantTimeEqual(mac, c.data.subarray(8, 16))) fail(SW.SECURITY_STATUS, 'EXTERNAL AUTHENTICATE C-MAC mismatch');
     this.lastMac = mac;
+    // The R-MAC chain starts from the C-MAC of EXTERNAL AUTHENTICATE, as GlobalPlatformPro
+    // (GPSession: setRMACIV(getIV()) after EXTERNAL AUTHENTICATE) and kaoh/globalplatform do.
+    this.rmacIcv = mac;
     this.level = c.p1;
     this.state = 'authenticated';
   }

@@ -36,7 +36,7 @@ try {
 }
 
 const INSTANCE = fromHex('A0000000041010');
-const LEVELS: Record<'02' | '03', number[]> = { '02': [0x00, 0x01, 0x03], '03': [0x00, 0x01, 0x03, 0x11, 0x13, 0x33] };
+const LEVELS: Record<'02' | '03', number[]> = { '02': [0x00, 0x01, 0x03, 0x11, 0x13], '03': [0x00, 0x01, 0x03, 0x11, 0x13, 0x33] };
 
 async function send(session: GpSession, hex: string): Promise<{ data: string; sw: string }> {
   const r = parseResponse(await session.transport.transmit(fromHex(hex)));
