@@ -29,6 +29,12 @@ const INPUT_ERRORS = new Set([
   'ReaderSpecError',
   'ScriptError',
   'SimStateError',
+  // stations and faces: a stations file, a face layout or a photo that cannot be used; a journal
+  // that belongs to another batch.
+  'StationsFileError',
+  'FaceError',
+  'PngError',
+  'JournalMismatchError',
 ]);
 
 export function exitCodeFor(err: unknown): number {
