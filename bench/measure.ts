@@ -30,3 +30,36 @@ export function measure(name: string, fn: () => unknown, opts: { rounds?: number
 export function fmtNs(ns: number): string {
   return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`;
 }
+
+/**
+ * Times two implementations with their rounds interleaved (A, B, A, B, …), so that load from
+ * other processes falls on both alike; returns the median of each.
+ */
+export function measurePair(a: [string, () => unknown], b: [string, () => unknown], opts: { rounds?: number; minMs?: number } = {}): [Timing, Timing] {
+  const rounds = opts.rounds ?? 15;
+  const minMs = opts.minMs ?? 20;
+  const batchFor = (fn: () => unknown): number => {
+    let batch = 1;
+    for (;;) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) fn();
+      if (Number(process.hrtime.bigint() - t0) / 1e6 >= minMs / 4) return batch;
+      batch *= 2;
+    }
+  };
+  const sizes = [batchFor(a[1]), batchFor(b[1])];
+  const samples: number[][] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    [a, b].forEach(([, fn], k) => {
+      const n = sizes[k]!;
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) fn();
+      samples[k]!.push(Number(process.hrtime.bigint() - t0) / n);
+    });
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return [
+    { name: a[0], nsPerOp: median(samples[0]!) },
+    { name: b[0], nsPerOp: median(samples[1]!) },
+  ];
+}
