@@ -149,7 +149,64 @@ export interface CheckStep {
   what: string;
 }
 
-export type Step = ApduStep | SealedApduStep | MacApduStep | OpenStep | CloseStep | PutKeyStep | StoreDataStep | KeygenCertStep | CheckStep;
+
+// ---------------------------------------------------------------------------------------------
+// Added by data preparation (issue 6, item 5). The built-in sscard profile diversifies its keys
+// with the card's ATR and its EF05 card identification code carries a MAC over the chip id, and
+// the GP profile rotates the ISD keys to keys diversified with the KDD: none of these can be
+// computed, hence sealed, at prep. These additions let a script name them as recipes that the
+// runner completes with facts read from the card and masters looked up in the key store.
+
+/** A fact only the card in the encoder knows (profiles/expr.ts CARD_FACTS). */
+export type CardFact = 'atr' | 'chipId' | 'kdd' | 'csn';
+
+/**
+ * A piece of data completed at run time: constant bytes, a slice of a card fact (`from` < 0
+ * counts from the end, as `right(card.atr, 8)` = { from: -8, length: 8 }), a run-time derived
+ * key's value, or a 4-byte PBOC MAC (IV zero, ISO 9797-1 padding 2) under such a key.
+ */
+export type RunPart =
+  | { hex: string }
+  | { fact: CardFact; from?: number; length?: number }
+  | { key: RunKey }
+  | { mac: { key: RunKey; data: RunPart[] } };
+
+/**
+ * A card key derived at run time: KeyProvider.deriveCardKey(master, { method, data, keyType })
+ * with data = the concatenation of the levels (pboc: 1–3 levels of 8 bytes).
+ */
+export interface RunKey {
+  alg: 'des3' | 'aes' | 'sm4';
+  master: KeyRefSpec;
+  method: 'pboc' | 'emv' | 'visa2' | 'kdf3' | 'cps11' | 'emv-option-a';
+  levels: RunPart[][];
+  keyType?: 'enc' | 'mac' | 'dek';
+  /** The profile's name for the key, for logs. */
+  name?: string;
+}
+
+/** A command whose data field is completed at run time (WRITE KEY of a run-derived key, a record with a MAC over the chip id). */
+export interface RunApduStep {
+  op: 'run-apdu';
+  /** CLA INS P1 P2 in hex; Lc is computed from the completed data. */
+  header: string;
+  data: RunPart[];
+  le?: number;
+  sw?: ExpectedSw;
+  note?: string;
+}
+
+/** GP PUT KEY of a key set diversified from `master` with the card's KDD (read at INITIALIZE UPDATE). */
+export interface PutDerivedKeyStep {
+  op: 'put-derived-key';
+  keyVersion: number;
+  replaceVersion?: number;
+  master: KeyRefSpec;
+  div: 'emv' | 'visa2' | 'kdf3';
+  note?: string;
+}
+
+export type Step = ApduStep | SealedApduStep | MacApduStep | OpenStep | CloseStep | PutKeyStep | StoreDataStep | KeygenCertStep | CheckStep | RunApduStep | PutDerivedKeyStep;
 
 export interface CardScript {
   format: typeof SCRIPT_FORMAT;
@@ -185,7 +242,7 @@ export class ScriptFormatError extends Error {
   override name = 'ScriptFormatError';
 }
 
-const OPS = new Set(['apdu', 'sealed-apdu', 'mac-apdu', 'open', 'close', 'put-key', 'store-data', 'keygen-cert', 'check']);
+const OPS = new Set(['apdu', 'sealed-apdu', 'mac-apdu', 'open', 'close', 'put-key', 'store-data', 'keygen-cert', 'check', 'run-apdu', 'put-derived-key']);
 
 /** Parses one line of cards.jsonl; `where` (file:line) goes into errors. Checks the shape, not the card semantics. */
 export function parseCardScript(line: string, where: string): CardScript {

@@ -44,7 +44,7 @@ export function generateCommand(ctx: Ctx): CommandModule {
       y
         .options({ ...storeOptions, ...newKeyOptions })
         .example('$0 keys generate --keystore issuer.keys --label kmc --alg des3', 'a 3DES master key for GP/CPS derivation')
-        .example('$0 keys generate --keystore issuer.keys --label batch-transport --alg aes --length 32 --usage seal', 'the batch transport key')
+        .example('$0 keys generate --keystore issuer.keys --label batch-transport --alg aes --length 32 --usage seal,mac', 'the batch transport key (seal secrets into scripts, key the PIN generator)')
         .example('$0 keys generate --keystore issuer.keys --label card-ca --alg sm2', 'an SM2 CA key (then keys ca-init)'),
     handler: async (argv) => {
       const a = argv as unknown as StoreArgs & NewKeyArgs;

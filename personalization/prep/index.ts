@@ -1,0 +1,282 @@
+// Data preparation (issue 6, item 5; docs/prep.md): streams a checked batch through a loaded
+// profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
+// one CardScript per accepted record. Memory stays constant: one record at a time, written with
+// back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this module only
+// sealed under the batch transport key, bound to the record id.
+import { createHash, createHmac } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { concat, wipe, xor } from '../../bytes/index.js';
+import type { KeyStore } from '../../keys/types.js';
+import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
+import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
+import { readBatch, todayUtc } from '../batch/check.js';
+import type { Reject } from '../batch/errors.js';
+import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey } from '../script.js';
+import { PrepError } from './errors.js';
+import { gpScript } from './gp.js';
+import type { RunContext } from './runparts.js';
+import { ssCardScript } from './sscard.js';
+
+export { PrepError } from './errors.js';
+
+export interface PrepOptions {
+  profile: Profile;
+  /** How the profile is named in the manifest (as given on the command line). */
+  profileFile: string;
+  input: string;
+  store: KeyStore;
+  out: string;
+  /** Seeds the random PINs: same inputs + seed ⇒ the same PINs and scripts. */
+  seed?: number;
+  skipInvalid?: boolean;
+  /** ISO 8601; default now. Tests pass a fixed value. */
+  createdAt?: string;
+  /** The prep date YYYYMMDD (dates on the card, `past` checks); default createdAt's date. */
+  today?: string;
+  /** Label of the batch transport (seal) key in the store; default `batch-transport`. */
+  sealKey?: string;
+  /** First value of the `card` serial counter (default: the profile's, else 1). */
+  serialStart?: number;
+  onProgress?(p: PrepProgress): void;
+}
+
+export interface PrepProgress {
+  records: number;
+  cards: number;
+  rejected: number;
+}
+
+export interface PrepResult {
+  /** False when the batch had rejects and skipInvalid was not set: no cards were written. */
+  ok: boolean;
+  manifest?: BatchManifest;
+  rejects: Reject[];
+  rejectsFile?: string;
+}
+
+/** Deterministic PIN digits from a key-store-bound seed key (HMAC-SHA256 stream, rejection sampling keeps them uniform). */
+function seededPin(seedKey: Uint8Array, recordId: string, pin: PinSpec): string {
+  const len = pin.maxLength;
+  let out = '';
+  for (let block = 0; out.length < len; block++) {
+    const mac = createHmac('sha256', seedKey).update(`${recordId}\0${pin.owner}/${pin.name}\0${block}`).digest();
+    for (const b of mac) if (b < 250 && out.length < len) out += String(b % 10);
+  }
+  return out;
+}
+
+async function writeLine(stream: WriteStream, line: string): Promise<void> {
+  if (!stream.write(line)) await new Promise<void>((ok) => stream.once('drain', ok));
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function recordIdOf(profile: Profile, record: Record<string, string>, line: number): string {
+  const key = profile.record.key !== undefined ? record[profile.record.key] : undefined;
+  // A hash, not the key itself: the record id goes into logs and the journal.
+  if (key) return createHash('sha256').update(`cardsmith/record-id\0${profile.name}\0${key}`).digest('hex').slice(0, 32);
+  return `line-${line}`;
+}
+
+const CSV_COLUMNS = ['line', 'column', 'field', 'code', 'problem', 'hint', 'masked'] as const;
+function csvCell(v: string | number | undefined): string {
+  const s = v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
+  const { profile, store } = o;
+  const createdAt = o.createdAt ?? new Date().toISOString();
+  const today = o.today ?? createdAt.slice(0, 10).replaceAll('-', '') ?? todayUtc();
+  const seed = o.seed ?? 0;
+  const sealRef = { label: o.sealKey ?? 'batch-transport' };
+  const sealInfo = await store.info(sealRef);
+  if (!sealInfo.usage.includes('seal')) throw new PrepError(`key ${sealInfo.label} v${sealInfo.version} is not a seal (batch transport) key`);
+  if (!sealInfo.usage.includes('mac')) {
+    throw new PrepError(
+      `key ${sealInfo.label} v${sealInfo.version} needs usage 'mac' as well as 'seal': random PINs are keyed with it, so that the seed in manifest.json alone cannot reproduce them (generate it with --usage seal,mac)`,
+    );
+  }
+  const sealKey = { label: sealInfo.label, version: sealInfo.version };
+
+  // Resolve every key-store reference once: the manifest records the versions used.
+  const versions = new Map<string, number>();
+  const manifestKeys: BatchManifest['keys'] = [];
+  for (const ref of Object.values(profile.keyStore)) {
+    const info = await store.info({ label: ref.label, ...(ref.version !== undefined ? { version: ref.version } : {}) });
+    versions.set(ref.label, info.version);
+    if (!manifestKeys.some((k) => k.label === info.label && k.version === info.version)) manifestKeys.push({ label: info.label, version: info.version, alg: info.alg, kcv: info.kcv });
+  }
+  const versionOf = (label: string): number => {
+    const v = versions.get(label);
+    if (v === undefined) throw new PrepError(`key ${label} is not in the profile's keyStore`);
+    return v;
+  };
+
+  // The card transport key goes into every script sealed, so its value is needed once here.
+  const tRef = { label: profile.transport.key.label, version: versionOf(profile.transport.key.label) };
+  const tInfo = await store.info(tRef);
+  const exported = await store.exportComponents(tRef, 2);
+  const transportValue = xor(exported.components[0]!, exported.components[1]!);
+  wipe(...exported.components);
+  const tAlg = tInfo.alg === 'sm2' ? undefined : tInfo.alg;
+  if (!tAlg) throw new PrepError(`transport key ${tInfo.label} must be a symmetric key`);
+
+  const cardKeys: CardKeySpec[] = profile.keys;
+  const keysByName = new Map(cardKeys.map((k) => [k.name, k]));
+  const prepKeySpecs = cardKeys.filter((k) => k.derive.phase === 'prep');
+  // PINs are reproducible from the seed, but only with the key store: the PIN key is a MAC under
+  // the batch transport key, so the seed in manifest.json alone does not reveal any PIN.
+  const seedKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/prep/pin\0${seed}`));
+  const serialStart = o.serialStart ?? profile.serials['card']?.start ?? 1;
+
+  const out = resolve(o.out);
+  await mkdir(out, { recursive: true });
+  const cardsPath = join(out, 'cards.jsonl');
+  const tmpCards = join(out, '.cards.jsonl.partial');
+  const stream = createWriteStream(tmpCards, { mode: 0o600 });
+  const streamDone = new Promise<void>((ok, fail) => {
+    stream.on('finish', ok);
+    stream.on('error', fail);
+  });
+  const rejects: Reject[] = [];
+  const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
+  const batchDir = dirname(resolve(o.input));
+  let writing = true;
+  try {
+    for await (const item of readBatch(profile, o.input, { today, display: o.input })) {
+      progress.records++;
+      if (!item.ok) {
+        progress.rejected++;
+        rejects.push(...item.rejects);
+        if (!o.skipInvalid) writing = false;
+        o.onProgress?.(progress);
+        continue;
+      }
+      if (!writing) continue;
+      const record = item.record;
+      const recordId = recordIdOf(profile, record, item.line);
+      const context = new TextEncoder().encode(recordId);
+      const seal = async (secret: Uint8Array, kcv?: string): Promise<Sealed> => ({
+        sealed: Buffer.from(await store.seal(sealKey, secret, context)).toString('base64'),
+        ...(kcv ? { kcv } : {}),
+      });
+      const serial = serialStart + progress.cards;
+      const ev: CardEvaluator = createCardEvaluator(profile, {
+        record,
+        today,
+        serials: { card: serial },
+        readFile: (_field, path) => readFileSyncChecked(resolve(batchDir, path)),
+      });
+      const env = {
+        record,
+        params: profile.parameters,
+        today,
+        fileFields: new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name)),
+        serial: (name: string) => (name === 'card' ? serial : (profile.serials[name]?.start ?? 1) + progress.cards),
+        value: (name: string) => ev.value(name),
+        readFile: (_field: string, path: string) => readFileSyncChecked(resolve(batchDir, path)),
+      };
+      const run: RunContext = { profile, env, keys: keysByName, versionOf };
+
+      // Prep-phase card keys: derived per card, grouped by master (one store lookup each).
+      const prepKeys = new Map<string, { value: Uint8Array; kcv: string }>();
+      const byMaster = new Map<string, CardKeySpec[]>();
+      for (const k of prepKeySpecs) byMaster.set(k.derive.master.label, [...(byMaster.get(k.derive.master.label) ?? []), k]);
+      for (const [label, specs] of byMaster) {
+        const got = await store.deriveCardKeys(
+          { label, version: versionOf(label) },
+          specs.map((k) => ({ method: k.derive.method, data: concat(...k.derive.data.map((e) => bytesValue(ev.evaluate(e), k.name))), ...(k.derive.keyType ? { keyType: k.derive.keyType } : {}) })),
+        );
+        specs.forEach((k, i) => prepKeys.set(k.name, { value: got[i]!.value, kcv: got[i]!.kcv }));
+      }
+      const pins = new Map<string, string>();
+      for (const p of profile.pins) {
+        pins.set(p.name, p.initial.kind === 'record' ? record[p.initial.field] ?? '' : p.initial.kind === 'fixed' ? p.initial.value : seededPin(seedKey, recordId, p));
+      }
+      const transport: SealedKey = { ...(await seal(transportValue, tInfo.kcv)), alg: tAlg };
+      const subject: Record<string, string> = {};
+      for (const s of profile.pki?.subject ?? []) subject[s.type] = String(ev.evaluate(s.value));
+
+      const body =
+        profile.cos === 'sscard'
+          ? await ssCardScript({ profile, ev, run, seal, transport, prepKeys, pins, subject })
+          : await gpScript({ profile, ev, seal, transport, prepKeys, versionOf });
+      for (const k of prepKeys.values()) wipe(k.value);
+      const script: CardScript = {
+        format: SCRIPT_FORMAT,
+        recordId,
+        line: item.line,
+        interface: profile.interfaces[0] ?? 'contact',
+        steps: body.steps,
+        verify: body.verify,
+        ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
+      };
+      await writeLine(stream, JSON.stringify(script) + '\n');
+      progress.cards++;
+      o.onProgress?.(progress);
+    }
+  } catch (e) {
+    // A failed run leaves no half-written cards behind.
+    stream.end();
+    await streamDone.catch(() => undefined);
+    await rm(tmpCards, { force: true });
+    throw e;
+  } finally {
+    wipe(transportValue, seedKey);
+    if (!stream.writableEnded) stream.end();
+    await streamDone;
+  }
+
+  let rejectsFile: string | undefined;
+  if (rejects.length > 0) {
+    rejectsFile = join(out, 'rejects.csv');
+    const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
+    await writeFile(rejectsFile, lines.join('\n') + '\n', { mode: 0o600 });
+  }
+  if (!writing) {
+    // An invalid batch produces the rejects report and nothing else.
+    await rm(tmpCards, { force: true });
+    return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
+  }
+  await rename(tmpCards, cardsPath);
+  const manifest: BatchManifest = {
+    format: MANIFEST_FORMAT,
+    profile: { name: profile.name, file: o.profileFile, sha256: profile.hash },
+    input: { file: o.input, sha256: await sha256File(o.input), records: progress.records, rejected: progress.rejected },
+    cards: progress.cards,
+    transportKey: { label: sealKey.label, version: sealKey.version, kcv: sealInfo.kcv },
+    keys: manifestKeys,
+    seed,
+    createdAt,
+  };
+  await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
+}
+
+function bytesValue(v: unknown, what: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  throw new PrepError(`key ${what}: derivation data must be bytes`);
+}
+
+function readFileSyncChecked(path: string): Uint8Array {
+  return fsReadSync(path);
+}
+
+import { readFileSync as fsReadSync } from 'node:fs';
+
+function faceOf(profile: Profile, ev: CardEvaluator, record: Record<string, string>): NonNullable<CardScript['face']> {
+  const face = profile.face!;
+  const fields = [...face.front, ...face.back].map((f) =>
+    f.kind === 'text' ? { kind: 'text' as const, x: f.x, y: f.y, size: f.fontSize, value: String(ev.evaluate(f.value)) } : { kind: 'photo' as const, x: f.x, y: f.y, value: record[f.field] ?? '' },
+  );
+  return { width: face.width, height: face.height, fields };
+}
+
+

@@ -1,0 +1,277 @@
+// The script of one social-security card (docs/simulator.md formats), from a blank card: one
+// EXTERNAL AUTHENTICATE with the transport key gives the personalization authority, which holds
+// only while the MF is not re-selected (security status rule), so the tree is built depth-first,
+// DFs are re-entered by AID or path (the MF stays a strict ancestor) and the MF's own keys,
+// which replace the transport key, are written last, just before END OF PERSONALIZATION.
+import { concat, toHex, uintBE } from '../../bytes/index.js';
+import { buildTlv, encodeBcd, encodeTlvRecordSafe } from './tlv.js';
+import { elementRecord, encodeParts, type CardEvaluator, type FieldValue } from '../../profiles/index.js';
+import type { AccessSpec, CardKeySpec, DataElement, DfNode, EfNode, PinSpec, Profile } from '../../profiles/types.js';
+import type { CheckStep, RunPart, Sealed, SealedKey, Step } from '../script.js';
+import { needsCard, runKey, runParts, type RunContext } from './runparts.js';
+import { PrepError } from './errors.js';
+
+/** What the sscard builder needs from the prep loop for one card. */
+export interface SsCardInputs {
+  profile: Profile;
+  ev: CardEvaluator;
+  run: RunContext;
+  /** Seals a secret for this card. */
+  seal(secret: Uint8Array, kcv?: string): Promise<Sealed>;
+  /** The transport key, sealed for this card. */
+  transport: SealedKey;
+  /** Prep-phase card keys, already derived (by name). */
+  prepKeys: ReadonlyMap<string, { value: Uint8Array; kcv: string }>;
+  /** PIN digits by PIN name. */
+  pins: ReadonlyMap<string, string>;
+  /** Subject attributes for the PKI step, evaluated. */
+  subject: Record<string, string>;
+}
+
+const KEY_TYPE: Record<string, number> = {
+  master: 0x01,
+  'external-auth': 0x02,
+  'internal-auth': 0x03,
+  'pin-unblock': 0x04,
+  'pin-reload': 0x05,
+  'line-protection': 0x06,
+  'app-block': 0x07,
+  'card-block': 0x08,
+};
+const PIN_TYPE = 0x0a;
+const ALG = { des3: 0x01, sm4: 0x02, aes: 0x00 } as const;
+/** Short APDUs only: they work on T=0 and T=1 and under MAC protection alike. */
+const CHUNK = 255;
+const READ_CHUNK = 256;
+
+export function accessByte(a: AccessSpec): number {
+  switch (a.kind) {
+    case 'always':
+      return 0x00;
+    case 'never':
+      return 0xff;
+    case 'pin':
+      return 0x10 | a.id;
+    case 'key':
+      return 0x20 | a.id;
+    case 'sm':
+      return 0x30 | a.id;
+  }
+}
+
+const h = toHex;
+const fid2 = (fid: number) => uintBE(fid, 2);
+
+function apdu(cla: number, ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): string {
+  const parts: Uint8Array[] = [Uint8Array.of(cla, ins, p1, p2)];
+  if (data && data.length > 0) parts.push(Uint8Array.of(data.length), data);
+  if (le !== undefined) parts.push(Uint8Array.of(le & 0xff));
+  return h(concat(...parts));
+}
+
+export function fcpDf(df: DfNode): Uint8Array {
+  const parts = [buildTlv(0x82, Uint8Array.of(0x38))];
+  if (df.fid !== undefined) parts.push(buildTlv(0x83, fid2(df.fid)));
+  if (df.aid !== undefined) parts.push(buildTlv(0x84, df.aid));
+  parts.push(buildTlv(0x86, Uint8Array.of(accessByte(df.access.create), accessByte(df.access.keyWrite), 0x00)));
+  if (df.fciProprietary !== undefined) parts.push(buildTlv(0xa5, df.fciProprietary));
+  return buildTlv(0x62, parts);
+}
+
+export function fcpEf(ef: EfNode): Uint8Array {
+  const transparent = ef.structure === 'transparent';
+  const RECORD_FDB: Record<string, number> = { 'linear-fixed': 0x02, 'linear-variable': 0x04, cyclic: 0x06 };
+  const fdb = ef.internal ? 0x09 : transparent ? 0x01 : (RECORD_FDB[ef.structure] ?? 0x04) + (ef.tlv ? 1 : 0);
+  const parts = [buildTlv(0x82, transparent ? Uint8Array.of(fdb) : Uint8Array.of(fdb, 0x21, 0x00, ef.recordLength, ef.maxRecords)), buildTlv(0x83, fid2(ef.fid))];
+  if (transparent) parts.push(buildTlv(0x80, fid2(ef.size)));
+  if (ef.sfi !== undefined) parts.push(buildTlv(0x88, Uint8Array.of(ef.sfi << 3)));
+  parts.push(buildTlv(0x86, Uint8Array.of(accessByte(ef.access.read), accessByte(ef.access.update), accessByte(ef.access.append))));
+  return buildTlv(0x62, parts);
+}
+
+/** SELECT of a DF without answer: by AID when it has one, else by path from the MF. */
+function selectDf(df: DfNode, pathFids: number[]): Step {
+  if (df.aid !== undefined) return { op: 'apdu', apdu: apdu(0x00, 0xa4, 0x04, 0x0c, df.aid), note: `select ${df.name || 'MF'}` };
+  if (pathFids.length === 0) return { op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' };
+  return { op: 'apdu', apdu: apdu(0x00, 0xa4, 0x08, 0x0c, concat(...pathFids.map(fid2))), note: `select ${df.path}` };
+}
+
+const selectEf = (ef: EfNode): Step => ({ op: 'apdu', apdu: apdu(0x00, 0xa4, 0x02, 0x0c, fid2(ef.fid)), note: `select ${ef.name}` });
+
+export function pinBcd(digits: string): Uint8Array {
+  return encodeBcd(digits, { pad: 'right' });
+}
+
+/** Key block header (docs/simulator.md WRITE KEY): type ‖ id ‖ version ‖ algorithm ‖ error limit. */
+function keyHeader(k: CardKeySpec): Uint8Array {
+  const type = KEY_TYPE[k.role];
+  if (type === undefined) throw new PrepError(`key ${k.name}: role ${k.role} has no sscard key type`);
+  return Uint8Array.of(type, k.id, k.version, ALG[k.alg], k.tries ?? 15);
+}
+
+export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; verify: Step[] }> {
+  const { profile } = inp;
+  const mf = profile.mf;
+  if (!mf) throw new PrepError(`profile ${profile.name}: no file tree`);
+  const steps: Step[] = [];
+  const verify: Step[] = [];
+  const openMf = (): void => {
+    steps.push({ op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' });
+    steps.push({ op: 'open', protocol: 'ssc-ext-auth', keyId: 0x00, key: inp.transport, challengeLength: 8, note: 'transport key: personalization authority' });
+  };
+
+  const writeKey = async (k: CardKeySpec): Promise<void> => {
+    const header = keyHeader(k);
+    const note = `write key ${k.name} (${k.role} ${h(Uint8Array.of(k.id))} v${k.version})`;
+    if (k.derive.phase === 'prep') {
+      const key = inp.prepKeys.get(k.name);
+      if (!key) throw new PrepError(`key ${k.name} was not derived`);
+      steps.push({ op: 'sealed-apdu', header: '80D40000', data: await inp.seal(concat(header, key.value), key.kcv), note });
+    } else {
+      steps.push({ op: 'run-apdu', header: '80D40000', data: [{ hex: h(header) }, { key: runKey(k, inp.run) }], note });
+    }
+  };
+  const writePin = async (p: PinSpec): Promise<void> => {
+    const digits = inp.pins.get(p.name)!;
+    const block = concat(Uint8Array.of(PIN_TYPE, p.id, 0x01, 0x00, p.tries), pinBcd(digits));
+    steps.push({ op: 'sealed-apdu', header: '80D40000', data: await inp.seal(block), note: `write PIN ${p.name}` });
+  };
+
+  const elementSteps = (ef: EfNode, el: DataElement): { write: Step[]; check: CheckStep[] } => {
+    const what = `${ef.path}/${el.name}`;
+    const run = (el.value && needsCard(el.value.node, inp.run)) || (el.parts?.some((p) => needsCard(p.value.node, inp.run)) ?? false);
+    if (ef.structure === 'transparent') {
+      if (run) throw new PrepError(`${what}: transparent data that needs the card is not supported by prep`);
+      const bytes = elementRecord(el, inp.ev);
+      if (bytes === undefined) return { write: [], check: [] };
+      const off = el.offset ?? 0;
+      const write: Step[] = [];
+      const check: CheckStep[] = [];
+      for (let i = 0; i < bytes.length; i += CHUNK) {
+        const o = off + i;
+        write.push({ op: 'apdu', apdu: apdu(0x00, 0xd6, o >> 8, o & 0xff, bytes.subarray(i, i + CHUNK)), note: `${what} @${o}` });
+      }
+      for (let i = 0; i < bytes.length; i += READ_CHUNK) {
+        const o = off + i;
+        const part = bytes.subarray(i, i + READ_CHUNK);
+        check.push({ op: 'check', apdu: apdu(0x00, 0xb0, o >> 8, o & 0xff, undefined, part.length), expect: h(part), what: `${what} @${o}` });
+      }
+      return { write, check };
+    }
+    // Record files start empty on this COS: every record is appended.
+    const p2 = ef.sfi !== undefined ? ef.sfi << 3 : 0;
+    const readP2 = ef.sfi !== undefined ? (ef.sfi << 3) | 0x04 : 0x04;
+    const p1 = el.tag ?? el.record ?? 0;
+    if (!run) {
+      const rec = elementRecord(el, inp.ev);
+      if (rec === undefined) return { write: [], check: [] };
+      return {
+        write: [{ op: 'apdu', apdu: apdu(0x00, 0xe2, 0x00, p2, rec), note: `append ${what}` }],
+        check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, 0), expect: h(rec), what }],
+      };
+    }
+    const data: RunPart[] = [];
+    if (el.parts) {
+      for (const part of el.parts) {
+        if (needsCard(part.value.node, inp.run)) {
+          if (part.encoding !== 'binary') throw new PrepError(`${what}.${part.name}: a run-time part must be binary`);
+          data.push(...runParts(part.value.node, inp.run, `${what}.${part.name}`));
+        } else {
+          const v = inp.ev.evaluate(part.value);
+          const fv: FieldValue = part.encoding === 'binary' && typeof v === 'string' ? hexBytes(v) : v instanceof Uint8Array ? v : String(v);
+          data.push({ hex: h(encodeParts([part], { [part.name]: fv })) });
+        }
+      }
+    } else {
+      if (el.encoding !== 'binary') throw new PrepError(`${what}: a run-time element must be binary`);
+      data.push(...runParts(el.value!.node, inp.run, what));
+    }
+    const length = el.length ?? el.parts?.reduce((n, p) => n + (p.length ?? 0), 0) ?? 0;
+    const head = el.tag !== undefined ? [{ hex: h(Uint8Array.of(el.tag, length)) }] : [];
+    return {
+      write: [{ op: 'run-apdu', header: h(Uint8Array.of(0x00, 0xe2, 0x00, p2)), data: [...head, ...data], note: `append ${what} (completed at run time)` }],
+      check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, 0), what: `${what} present` }],
+    };
+  };
+
+  const checks: { df: DfNode; path: number[]; items: Step[] }[] = [];
+  const pinChecks = new Map<string, Step[]>();
+
+  const buildDf = async (df: DfNode, path: number[]): Promise<void> => {
+    for (const k of df.keys) await writeKey(k);
+    for (const p of df.pins) await writePin(p);
+    const efs = df.children.filter((c): c is EfNode => c.kind === 'ef');
+    for (const ef of efs) steps.push({ op: 'apdu', apdu: apdu(0x80, 0xe0, 0x00, 0x00, fcpEf(ef)), note: `create ${ef.path}` });
+    const items: Step[] = [];
+    for (const ef of efs) {
+      if (ef.elements.length === 0) continue;
+      if (ef.sfi === undefined || ef.structure === 'transparent') steps.push(selectEf(ef));
+      if (ef.structure === 'transparent') items.push(selectEf(ef));
+      for (const el of ef.elements) {
+        const s = elementSteps(ef, el);
+        steps.push(...s.write);
+        items.push(...s.check);
+      }
+    }
+    // Key pairs generated in this DF: the card makes the pair, the CA certifies it at run time.
+    for (const kp of profile.pki?.keyPairs.filter((k) => k.df === df.path) ?? []) {
+      const gen = concat(Uint8Array.of(0x80, 0x40, 0x00, 0x00, 0x08, 0xc0, 0x02), fid2(kp.publicKey.fid), Uint8Array.of(0xc2, 0x02), fid2(kp.privateKey.fid), Uint8Array.of(0x00));
+      steps.push({ op: 'keygen-cert', generate: h(gen), certificateFile: h(fid2(kp.certificate.fid)), subject: inp.subject, ca: { label: profile.pki!.ca.label, version: inp.run.versionOf(profile.pki!.ca.label) }, chunk: CHUNK, note: `key pair ${kp.name}` });
+      items.push(selectEfFid(kp.publicKey.fid, kp.publicKey.name), { op: 'check', apdu: apdu(0x00, 0xb0, 0, 0, undefined, 65), what: `${kp.name} public key present` });
+      items.push(selectEfFid(kp.certificate.fid, kp.certificate.name), { op: 'check', apdu: apdu(0x00, 0xb0, 0, 0, undefined, 4), what: `${kp.name} certificate present` });
+    }
+    // PIN try counters: VERIFY without data answers 63Cx with the full limit on a fresh card.
+    const pinItems: Step[] = [];
+    for (const p of df.pins) {
+      const ref = 0x80 | p.id;
+      pinItems.push({ op: 'check', apdu: h(Uint8Array.of(0x00, 0x20, 0x00, ref)), sw: [`63C${p.tries.toString(16).toUpperCase()}`], what: `${p.name} tries` });
+      pinItems.push({ op: 'sealed-apdu', header: h(Uint8Array.of(0x00, 0x20, 0x00, ref)), data: await inp.seal(pinBcd(inp.pins.get(p.name)!)), note: `verify ${p.name}` });
+    }
+    if (pinItems.length > 0 || items.length > 0) checks.push({ df, path, items: [...pinItems, ...items] });
+    let reselected = false;
+    for (const child of df.children) {
+      if (child.kind !== 'df') continue;
+      const childPath = child.fid !== undefined ? [...path, child.fid] : path;
+      steps.push({ op: 'apdu', apdu: apdu(0x80, 0xe0, 0x00, 0x00, fcpDf(child)), note: `create ${child.path}` });
+      await buildDf(child, childPath);
+      steps.push(selectDf(df, path));
+      reselected = true;
+    }
+    if (reselected) steps.pop(); // the last re-select of this DF is not needed
+  };
+
+  openMf();
+  const mfChildren = mf.children;
+  let first = true;
+  for (const child of mfChildren) {
+    if (child.kind === 'ef') {
+      steps.push({ op: 'apdu', apdu: apdu(0x80, 0xe0, 0x00, 0x00, fcpEf(child)), note: `create ${child.path}` });
+      continue;
+    }
+    if (!first) openMf();
+    first = false;
+    steps.push({ op: 'apdu', apdu: apdu(0x80, 0xe0, 0x00, 0x00, fcpDf(child)), note: `create ${child.path}` });
+    await buildDf(child, child.fid !== undefined ? [child.fid] : []);
+  }
+  // The MF's keys last: MF key 00 replaces the transport key that the authority came from.
+  openMf();
+  for (const k of mf.keys) await writeKey(k);
+  for (const p of mf.pins) await writePin(p);
+  steps.push({ op: 'apdu', apdu: '80EA0000', note: 'end of personalization' });
+
+  for (const c of checks) verify.push(selectDf(c.df, c.path), ...c.items);
+  verify.push({ op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' });
+  verify.push({ op: 'check', apdu: '80EA0000', sw: ['6985'], what: 'life cycle: personalized' });
+  void pinChecks;
+  return { steps, verify };
+}
+
+function selectEfFid(fid: number, name: string): Step {
+  return { op: 'apdu', apdu: apdu(0x00, 0xa4, 0x02, 0x0c, fid2(fid)), note: `select ${name}` };
+}
+
+function hexBytes(v: string): Uint8Array {
+  return Uint8Array.from(v.match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+export { encodeTlvRecordSafe };
