@@ -2,8 +2,17 @@
 // `run` never calls process.exit, so tests drive it in-process.
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
+import { apduCommand } from './commands/apdu.js';
 import { cryptoCommand } from './commands/crypto/index.js';
+import { gpCommand } from './commands/gp/index.js';
+import { keysCommand } from './commands/keys/index.js';
+import { profileCommand } from './commands/profile/index.js';
+import { prepCommand } from './commands/prep.js';
+import { readersCommand } from './commands/readers.js';
+import { simCommand } from './commands/sim/index.js';
 import { selftestCommand } from './commands/selftest.js';
+import { runCommand } from './commands/run.js';
+import { reportCommand } from './commands/report.js';
 import type { Ctx } from './context.js';
 import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -13,13 +22,23 @@ function version(): string {
   return (JSON.parse(readFileSync(installPath('package.json'), 'utf8')) as { version: string }).version;
 }
 
-export async function run(argv: string[], io: Io = processIo): Promise<number> {
-  const ctx: Ctx = { io, exitCode: EXIT_OK };
+/** `signal` ends long-running commands (sim serve) as SIGINT would. */
+export async function run(argv: string[], io: Io = processIo, signal?: AbortSignal): Promise<number> {
+  const ctx: Ctx = { io, exitCode: EXIT_OK, ...(signal ? { signal } : {}) };
   const parser = yargs(argv)
     .scriptName('cardsmith')
     .usage('cardsmith: smart-card personalization, secure channels and a card simulator\n\nUsage: $0 <command> [options]')
     .command(cryptoCommand(ctx))
+    .command(gpCommand(ctx))
+    .command(keysCommand(ctx))
+    .command(profileCommand(ctx))
+    .command(prepCommand(ctx))
     .command(selftestCommand(ctx))
+    .command(readersCommand(ctx))
+    .command(apduCommand(ctx))
+    .command(simCommand(ctx))
+    .command(runCommand(ctx))
+    .command(reportCommand(ctx))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)

@@ -1,0 +1,107 @@
+// cardsmith run DIR (--stations FILE | --sim N | --reader NAME) [--resume] [--json]: personalizes
+// a prepared batch folder on N stations, with the journal in DIR (docs/runner.md).
+// Exit 0 when every record is issued, 1 when any is rejected, in review or left undone, 2 on bad
+// input (no batch folder, a bad stations file, a run that needs --resume).
+import type { CommandModule } from 'yargs';
+import { JournalError } from '../../personalization/journal/index.js';
+import { createProgress } from '../../personalization/progress/index.js';
+import { BatchInputError, loadBatch, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
+import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../readers/stations/index.js';
+import type { KeyProvider } from '../../keys/types.js';
+import type { Ctx } from '../context.js';
+import { EXIT_FAILED, UsageError } from '../errors.js';
+import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
+
+export interface RunArgs extends StoreArgs {
+  dir: string;
+  stations?: string;
+  sim?: number;
+  reader?: string;
+  resume: boolean;
+}
+
+export async function stationConfigs(a: { stations?: string; sim?: number; reader?: string }): Promise<StationConfig[]> {
+  const given = [a.stations, a.sim, a.reader].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new UsageError('run: give exactly one of --stations FILE, --sim N, --reader NAME');
+  if (a.sim !== undefined) {
+    try {
+      return simulatedStations(a.sim);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (a.reader !== undefined) return [{ name: 'desk', mover: { type: 'manual' }, encoder: a.reader, interface: 'contact', maxConsecutiveFailures: 3 }];
+  try {
+    return (await loadStationsFile(a.stations!)).stations;
+  } catch (e) {
+    if (e instanceof StationsFileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Runs a batch with an open key provider; shared by run and demo. */
+export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean }, provider: KeyProvider, configs: StationConfig[]): Promise<RunResult> {
+  let batch;
+  try {
+    batch = loadBatch(a.dir);
+  } catch (e) {
+    if (e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
+    throw e;
+  }
+  const progress = createProgress({ tty: ctx.io.interactive && !a.json, write: (s) => ctx.io.err(s.replace(/\n$/, '')) });
+  const opened = openStations(configs, {
+    prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
+    onEvent: (e) => {
+      if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
+    },
+  });
+  const abort = new AbortController();
+  const onSig = () => abort.abort();
+  process.once('SIGINT', onSig);
+  try {
+    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
+  } catch (e) {
+    if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSig);
+    await opened.close();
+  }
+}
+
+export function report(ctx: Ctx, res: RunResult, json: boolean): void {
+  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message: res.message, counts: res.counts, paused: res.paused, recovered: res.recovered }) : res.message);
+  const c = res.counts;
+  if (res.kind === 'done' && (c.rejected > 0 || c.review > 0 || c.pending > 0 || c.inProgress > 0)) ctx.exitCode = EXIT_FAILED;
+}
+
+export function runCommand(ctx: Ctx): CommandModule {
+  return {
+    command: 'run <dir>',
+    describe: 'personalize a prepared batch on card stations (printers, readers or simulated), journaled',
+    builder: (y) =>
+      y
+        .positional('dir', { type: 'string', describe: 'the batch folder (manifest.json + cards.jsonl, from cardsmith prep)' })
+        .options({
+          ...storeOptions,
+          stations: { type: 'string', requiresArg: true, describe: 'a stations file (YAML): printers and readers' },
+          sim: { type: 'number', requiresArg: true, describe: 'N simulated printer stations' },
+          reader: { type: 'string', requiresArg: true, describe: 'one desk reader (PC/SC name or sim spec); the operator inserts cards' },
+          resume: { type: 'boolean', default: false, describe: 'after a crash: inspect the cards left in the encoders, then go on' },
+          json: { type: 'boolean', default: false, describe: 'JSON lines progress and a JSON summary' },
+        })
+        .example('$0 run batches/b1 --sim 4 --keystore keys.cks', 'four simulated printers')
+        .example('$0 run batches/b1 --stations bureau.yaml --keystore keys.cks --resume', 'go on after a crash')
+        .epilogue('Exit 0 all issued, 1 any rejected/left undone, 2 bad input. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.'),
+    handler: async (argv) => {
+      const a = argv as unknown as RunArgs;
+      const configs = await stationConfigs(a);
+      const provider = await openStore(ctx.io, a, false);
+      try {
+        report(ctx, await runWithProvider(ctx, a, provider, configs), a.json);
+      } finally {
+        await provider.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,460 @@
+// The executor: runs one CardScript (personalization/script.ts) on a Transport — its `steps`, then
+// its `verify` steps — with secrets unsealed from the key provider only in memory, for as long as
+// one step needs them, and wiped afterwards. A card that answers something unexpected (a wrong
+// status word, a malformed response, a removal) fails with a StepError naming the list, the step
+// index, the op, its note, the SW and its meaning — never key, PIN or sealed bytes.
+//
+// Step kinds and the bytes they send (docs/simulator.md, docs/simulator-gp.md):
+//   apdu         the command as given
+//   sealed-apdu  header ‖ Lc ‖ unsealed data [‖ Le]
+//   mac-apdu     GET CHALLENGE (00 84 00 00 n), then header ‖ Lc ‖ C ‖ MAC where C = data or
+//                ECB_encKey(data ‖ 80 00…), Lc counts the 4 MAC bytes, and
+//                MAC = PBOC MAC under macKey over header ‖ Lc ‖ C with IV = challenge ‖ 00…
+//   open         ssc-ext-auth: GET CHALLENGE, 00 82 00 keyId Lc ECB_K(challenge ‖ 00…);
+//                scp02/scp03: SELECT the SD, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE — later
+//                steps go through the secure channel until `close`
+//   put-key      GP PUT KEY under the channel's DEK; the KCVs the card returns are checked
+//   store-data   GP STORE DATA, one command per DGI block, sensitive DGIs (8000–8FFF) encrypted
+//                under the session DEK
+//   keygen-cert  the generate command → 04 ‖ X ‖ Y; the CA issues the certificate; SELECT the EF,
+//                UPDATE BINARY in chunks, READ BINARY it back
+//   check        the command; the SW and (when given) the response data must match
+import { concat, equal, fromHex, toHex } from '../../bytes/index.js';
+import {
+  AuthenticationError,
+  authenticateAfterInitializeUpdate,
+  CardCryptogramError,
+  initializeUpdate,
+  SecureChannelError,
+  type SecureChannel,
+  type StaticKeys,
+} from '../../channels/index.js';
+import { blockCipher, kcv, pad, pbocIv, pbocMac, type BlockAlg } from '../../crypto/index.js';
+import { putKeyCommand, STORE_DATA, storeDataCommand, type PutKeyComponent } from '../../globalplatform/index.js';
+import { encodeCommand, encodeDgi, isSensitiveDgi, swMeaning, type CommandApdu } from '../../iso7816/index.js';
+import { issueCertificate } from '../../keys/ca.js';
+import type { KeyProvider, KeyRef } from '../../keys/types.js';
+import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../readers/transport.js';
+import type { CardScript, ExpectedSw, KeyRefSpec, Sealed, SealedKey, Step } from '../script.js';
+
+export type StepList = 'steps' | 'verify';
+
+/** Why a card failed: where in its script, and what the card said. Carries no secret bytes. */
+export class StepError extends Error {
+  override name = 'StepError';
+  constructor(
+    message: string,
+    readonly recordId: string,
+    readonly list: StepList,
+    readonly index: number,
+    readonly op: Step['op'],
+    readonly note: string | undefined,
+    /** The status word the card answered, upper-case hex, when there was one. */
+    readonly sw: string | undefined,
+    /** True when the card (not the host, the keys or the script) is the likely cause. */
+    readonly cardFault: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  /** A one-line reason for the journal and the reject box (≤ 200 characters, no hex runs that look like keys). */
+  get reason(): string {
+    return this.message.length > 200 ? `${this.message.slice(0, 197)}…` : this.message;
+  }
+}
+
+export interface ExecutorOptions {
+  provider: KeyProvider;
+  /** The batch transport key that sealed the script's secrets (manifest.transportKey). */
+  transportKey: KeyRef;
+  /** Called after every step (progress, tests, crash injection). */
+  onStep?: (e: { list: StepList; index: number; op: Step['op'] }) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecutionResult {
+  /** Steps run, per list. */
+  steps: number;
+  checks: number;
+  /** Command APDUs sent (through channels included). */
+  apdus: number;
+  /** KCVs of keys written and confirmed by the card (put-key) or given by the script, by name. */
+  kcvs: Record<string, string>;
+  /** Certificates written (serial numbers). */
+  certificates: string[];
+}
+
+interface Ctx {
+  script: CardScript;
+  opts: ExecutorOptions;
+  base: Transport;
+  link: Transport;
+  channel: SecureChannel | undefined;
+  result: ExecutionResult;
+  list: StepList;
+  index: number;
+  step: Step;
+}
+
+const enc = new TextEncoder();
+
+/** Does `sw` (4 hex digits) match one of the expected patterns (X = any hex digit)? */
+export function swMatches(sw: string, expected: ExpectedSw | undefined): boolean {
+  const list = expected && expected.length ? expected : ['9000'];
+  return list.some((p) => p.length === 4 && [...p.toUpperCase()].every((c, i) => c === 'X' || c === sw[i]));
+}
+
+function swHex(sw: number): string {
+  return sw.toString(16).toUpperCase().padStart(4, '0');
+}
+
+function describe(ctx: Ctx): string {
+  const note = 'note' in ctx.step && ctx.step.note ? ` "${ctx.step.note}"` : 'what' in ctx.step ? ` "${ctx.step.what}"` : '';
+  return `record ${ctx.script.recordId}: ${ctx.list}[${ctx.index}] ${ctx.step.op}${note}`;
+}
+
+function fail(ctx: Ctx, what: string, o: { sw?: number; cardFault?: boolean; cause?: unknown } = {}): StepError {
+  const sw = o.sw !== undefined ? swHex(o.sw) : undefined;
+  const swText = sw ? ` (card answered ${sw}: ${swMeaning(o.sw!)})` : '';
+  const note = 'note' in ctx.step ? ctx.step.note : 'what' in ctx.step ? ctx.step.what : undefined;
+  return new StepError(`${describe(ctx)}: ${what}${swText}`, ctx.script.recordId, ctx.list, ctx.index, ctx.step.op, note, sw, o.cardFault ?? true, o.cause !== undefined ? { cause: o.cause } : undefined);
+}
+
+async function exchange(ctx: Ctx, command: Uint8Array, via: Transport = ctx.link): Promise<{ data: Uint8Array; sw: number }> {
+  ctx.opts.signal?.throwIfAborted();
+  let r: Uint8Array;
+  try {
+    ctx.result.apdus++;
+    r = await via.transmit(command);
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    const kind = e instanceof CardRemovedError ? 'the card went away' : e instanceof ReaderError ? 'the reader failed' : e instanceof CardProtocolError ? 'the card broke the protocol' : e instanceof SecureChannelError ? 'the secure channel failed' : 'the command failed';
+    throw fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: !(e instanceof ReaderError) || e.name === 'EncoderTimeoutError' });
+  }
+  if (r.length < 2) throw fail(ctx, `malformed response (${r.length} byte(s), no status word)`);
+  return { data: r.subarray(0, r.length - 2), sw: (r[r.length - 2]! << 8) | r[r.length - 1]! };
+}
+
+async function expectSw(ctx: Ctx, command: Uint8Array, expected: ExpectedSw | undefined, what = 'unexpected status word'): Promise<Uint8Array> {
+  const { data, sw } = await exchange(ctx, command);
+  if (!swMatches(swHex(sw), expected)) throw fail(ctx, `${what}; expected ${(expected && expected.length ? expected : ['9000']).join(' or ')}`, { sw });
+  return data;
+}
+
+function hex(ctx: Ctx, text: string, what: string): Uint8Array {
+  try {
+    return fromHex(text, what);
+  } catch (e) {
+    throw fail(ctx, `bad script: ${what} is not hex (${(e as Error).message.slice(0, 80)})`, { cardFault: false });
+  }
+}
+
+/** Unseals, runs `use`, wipes. */
+async function withSecret<T>(ctx: Ctx, sealed: Sealed, what: string, use: (secret: Uint8Array) => Promise<T> | T): Promise<T> {
+  const secret = await unseal(ctx, sealed, what);
+  try {
+    return await use(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
+async function unseal(ctx: Ctx, sealed: Sealed, what: string): Promise<Uint8Array> {
+  let blob: Uint8Array;
+  try {
+    blob = new Uint8Array(Buffer.from(sealed.sealed, 'base64'));
+  } catch {
+    throw fail(ctx, `bad script: ${what} is not base64`, { cardFault: false });
+  }
+  let secret: Uint8Array;
+  try {
+    secret = await ctx.opts.provider.unseal(ctx.opts.transportKey, blob, enc.encode(ctx.script.recordId));
+  } catch (e) {
+    throw fail(ctx, `cannot unseal ${what} (${(e as Error).name}): wrong transport key, or a value sealed for another record`, { cardFault: false, cause: e });
+  }
+  if ('alg' in sealed && sealed.kcv) {
+    const k = (sealed as SealedKey).alg;
+    const got = keyKcv(k, secret);
+    if (got !== undefined && got !== sealed.kcv.toUpperCase().slice(0, got.length)) {
+      secret.fill(0);
+      throw fail(ctx, `${what}: the unsealed key's KCV ${got} is not the script's ${sealed.kcv}`, { cardFault: false });
+    }
+  }
+  return secret;
+}
+
+function keyKcv(alg: SealedKey['alg'], key: Uint8Array): string | undefined {
+  try {
+    return toHex(kcv(alg, key));
+  } catch {
+    return undefined;
+  }
+}
+
+function cipherOf(ctx: Ctx, alg: SealedKey['alg']): ReturnType<typeof blockCipher> {
+  return blockCipher(alg as BlockAlg);
+  void ctx;
+}
+
+function header(ctx: Ctx, text: string): Uint8Array {
+  const h = hex(ctx, text, 'header');
+  if (h.length !== 4) throw fail(ctx, `bad script: header must be 4 bytes (CLA INS P1 P2), got ${h.length}`, { cardFault: false });
+  return h;
+}
+
+function shortApdu(ctx: Ctx, h: Uint8Array, data: Uint8Array, le?: number): Uint8Array {
+  if (data.length > 255) throw fail(ctx, `bad script: ${data.length} data bytes do not fit a short APDU`, { cardFault: false });
+  const parts = [h];
+  if (data.length) parts.push(Uint8Array.of(data.length), data);
+  if (le !== undefined) parts.push(Uint8Array.of(le & 0xff));
+  return concat(...parts);
+}
+
+async function getChallenge(ctx: Ctx, n: number): Promise<Uint8Array> {
+  const data = await expectSw(ctx, Uint8Array.of(0x00, 0x84, 0x00, 0x00, n), ['9000'], 'GET CHALLENGE refused');
+  if (data.length !== n) throw fail(ctx, `GET CHALLENGE answered ${data.length} bytes, ${n} were asked for`);
+  return data;
+}
+
+function refOf(r: KeyRefSpec): KeyRef {
+  return r.version !== undefined ? { label: r.label, version: r.version } : { label: r.label };
+}
+
+async function runStep(ctx: Ctx): Promise<void> {
+  const s = ctx.step;
+  switch (s.op) {
+    case 'apdu':
+      await expectSw(ctx, hex(ctx, s.apdu, 'apdu'), s.sw);
+      return;
+    case 'check': {
+      const data = await expectSw(ctx, hex(ctx, s.apdu, 'apdu'), s.sw, `check "${s.what}" failed`);
+      ctx.result.checks++;
+      if (s.expect !== undefined && !equal(data, hex(ctx, s.expect, 'expect'))) {
+        throw fail(ctx, `check "${s.what}" failed: the card's data differs from the expected ${hex(ctx, s.expect, 'expect').length} bytes (got ${data.length})`);
+      }
+      return;
+    }
+    case 'sealed-apdu': {
+      const h = header(ctx, s.header);
+      await withSecret(ctx, s.data, 'the sealed data', async (secret) => {
+        const cmd = shortApdu(ctx, h, secret, s.le);
+        try {
+          await expectSw(ctx, cmd, s.sw);
+        } finally {
+          cmd.fill(0);
+        }
+      });
+      return;
+    }
+    case 'mac-apdu': {
+      const h = header(ctx, s.header);
+      const macAlg = s.macKey.alg;
+      if (macAlg === 'aes') throw fail(ctx, 'bad script: PBOC MACs use des3 or sm4 keys, not aes', { cardFault: false });
+      const block = blockCipher(macAlg).blockSize;
+      const n = s.challengeLength ?? 4;
+      if (n > block) throw fail(ctx, `bad script: a ${n}-byte challenge does not fit a ${block}-byte block`, { cardFault: false });
+      let data: Uint8Array = s.data === undefined ? new Uint8Array(0) : typeof s.data === 'string' ? hex(ctx, s.data, 'data') : await unseal(ctx, s.data, 'the sealed data');
+      try {
+        if (s.encryptKey) {
+          const ek = s.encryptKey;
+          const plain = data;
+          data = await withSecret(ctx, ek, 'the encryption key', (k) => {
+            const c = cipherOf(ctx, ek.alg);
+            const padded = pad(plain, 2, c.blockSize);
+            try {
+              return c.encryptEcb(k, padded);
+            } finally {
+              padded.fill(0);
+            }
+          });
+          plain.fill(0);
+        }
+        const challenge = await getChallenge(ctx, n);
+        const lc = data.length + 4;
+        if (lc > 255) throw fail(ctx, `bad script: ${lc} bytes do not fit a short MAC-protected APDU`, { cardFault: false });
+        const macInput = concat(h, Uint8Array.of(lc), data);
+        const mac = await withSecret(ctx, s.macKey, 'the MAC key', (k) => pbocMac({ alg: macAlg, key: k, iv: pbocIv(challenge, block as 8 | 16), data: macInput }));
+        const cmd = concat(h, Uint8Array.of(lc), data, mac);
+        try {
+          await expectSw(ctx, cmd, s.sw);
+        } finally {
+          cmd.fill(0);
+          macInput.fill(0);
+        }
+      } finally {
+        data.fill(0);
+      }
+      return;
+    }
+    case 'open': {
+      if (ctx.channel) throw fail(ctx, 'bad script: a secure channel is already open (close it first)', { cardFault: false });
+      if (s.protocol === 'ssc-ext-auth') {
+        const key = s.key;
+        const n = s.challengeLength ?? 8;
+        const challenge = await getChallenge(ctx, n);
+        const c = cipherOf(ctx, key.alg);
+        const len = Math.max(c.blockSize, Math.ceil(n / c.blockSize) * c.blockSize);
+        const block = new Uint8Array(len);
+        block.set(challenge);
+        const cryptogram = await withSecret(ctx, key, 'the authentication key', (k) => c.encryptEcb(k, block));
+        await expectSw(ctx, concat(Uint8Array.of(0x00, 0x82, 0x00, s.keyId & 0xff, cryptogram.length), cryptogram), ['9000'], `EXTERNAL AUTHENTICATE with key ${s.keyId} refused`);
+        return;
+      }
+      // GP secure channel: SELECT the SD, INITIALIZE UPDATE, derive or unseal the keys, EXTERNAL AUTHENTICATE.
+      const aid = s.sdAid ? hex(ctx, s.sdAid, 'sdAid') : fromHex('A000000151000000');
+      await expectSw(ctx, encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: aid, le: 256 } as CommandApdu), ['9000', '6283'], 'SELECT of the security domain refused');
+      const scp = s.protocol === 'scp02' ? 2 : 3;
+      let init;
+      try {
+        init = await initializeUpdate(ctx.base, { keyVersion: s.keyVersion ?? 0 });
+      } catch (e) {
+        throw fail(ctx, `INITIALIZE UPDATE: ${(e as Error).message}`, { cause: e, ...(e instanceof AuthenticationError && e.sw !== undefined ? { sw: e.sw } : {}) });
+      }
+      ctx.result.apdus++;
+      const keys: StaticKeys = { enc: new Uint8Array(0), mac: new Uint8Array(0), dek: new Uint8Array(0) };
+      try {
+        if ('master' in s.keys) {
+          const derived = await ctx.opts.provider.deriveCardKeys(refOf(s.keys.master), (['enc', 'mac', 'dek'] as const).map((keyType) => ({ method: (s.keys as { div: 'emv' | 'visa2' | 'kdf3' }).div, data: init.response.kdd, keyType })));
+          keys.enc = derived[0]!.value;
+          keys.mac = derived[1]!.value;
+          keys.dek = derived[2]!.value;
+        } else {
+          keys.enc = await unseal(ctx, s.keys.enc, 'the ENC key');
+          keys.mac = await unseal(ctx, s.keys.mac, 'the MAC key');
+          keys.dek = await unseal(ctx, s.keys.dek, 'the DEK');
+        }
+        ctx.channel = await authenticateAfterInitializeUpdate(ctx.base, init, { keys, scp, securityLevel: s.securityLevel, ...(s.scp02i !== undefined ? { scp02i: s.scp02i } : {}), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), sdAid: aid });
+        ctx.result.apdus++;
+      } catch (e) {
+        if (e instanceof StepError) throw e;
+        const sw = e instanceof AuthenticationError ? e.sw : undefined;
+        throw fail(ctx, `${e instanceof CardCryptogramError ? 'the card cryptogram is wrong (other keys on the card?)' : 'secure channel not opened'}: ${(e as Error).message.replace(/[0-9A-F]{32,}/gi, '…')}`, { cause: e, ...(sw !== undefined ? { sw } : {}) });
+      } finally {
+        // The channel derived its session keys; the static ones are no longer needed (SCP03
+        // PUT KEY encrypts under the static DEK, which the channel keeps itself).
+        if (!('master' in s.keys)) {
+          keys.enc.fill(0);
+          keys.mac.fill(0);
+        }
+      }
+      ctx.link = ctx.channel;
+      return;
+    }
+    case 'close':
+      if (ctx.channel?.active) ctx.channel.end('script: close');
+      ctx.channel = undefined;
+      ctx.link = ctx.base;
+      return;
+    case 'put-key': {
+      const ch = ctx.channel;
+      if (!ch) throw fail(ctx, 'bad script: PUT KEY needs an open secure channel (an open step before it)', { cardFault: false });
+      const aes = ch.protocol === 'scp03';
+      const comps: PutKeyComponent[] = [];
+      const names = ['enc', 'mac', 'dek'] as const;
+      for (const name of names) {
+        await withSecret(ctx, s.keys[name], `the new ${name.toUpperCase()} key`, (k) => {
+          comps.push({ type: aes ? 0x88 : 0x80, encrypted: ch.encryptKey(k), keyLength: k.length, kcv: kcv(aes ? 'aes' : 'des3', k) });
+        });
+      }
+      const cmd = encodeCommand(putKeyCommand(s.keyVersion, comps, s.replaceVersion !== undefined ? { replaceVersion: s.replaceVersion } : {}));
+      const data = await expectSw(ctx, cmd, ['9000'], 'PUT KEY refused; the card keeps its old keys');
+      const expected = concat(Uint8Array.of(s.keyVersion), ...comps.map((c) => c.kcv));
+      if (!equal(data, expected)) throw fail(ctx, `PUT KEY: the card answered key version and KCVs ${toHex(data) || '(none)'}, expected ${toHex(expected)}`);
+      names.forEach((n, i) => (ctx.result.kcvs[`${n}-v${s.keyVersion}`] = toHex(comps[i]!.kcv)));
+      return;
+    }
+    case 'store-data': {
+      const ch = ctx.channel;
+      const blocks: { data: Uint8Array; encrypted: boolean }[] = [];
+      const size = ch ? ch.maxDataLength(255) : 255;
+      for (const d of s.dgis) {
+        const sensitive = isSensitiveDgi(d.dgi);
+        let payload: Uint8Array;
+        if (d.sealed) {
+          payload = await withSecret(ctx, d.sealed, `DGI ${d.dgi.toString(16).toUpperCase()}`, (v) => {
+            if (!sensitive) return encodeDgi(d.dgi, v);
+            if (!ch) throw fail(ctx, `bad script: DGI ${d.dgi.toString(16).toUpperCase()} is sensitive and needs a secure channel (its DEK)`, { cardFault: false });
+            return encodeDgi(d.dgi, ch.encryptSensitiveData(v));
+          });
+        } else {
+          payload = encodeDgi(d.dgi, hex(ctx, d.data ?? '', `DGI ${d.dgi.toString(16)} data`));
+        }
+        for (let off = 0; off < payload.length; off += size) blocks.push({ data: payload.slice(off, off + size), encrypted: sensitive && !!d.sealed });
+        payload.fill(0);
+      }
+      if (blocks.length === 0) throw fail(ctx, 'bad script: store-data without DGIs', { cardFault: false });
+      for (const [k, b] of blocks.entries()) {
+        const p1 = (k === blocks.length - 1 ? STORE_DATA.last : 0) | (b.encrypted ? STORE_DATA.encrypted : STORE_DATA.noEncryption);
+        const cmd = encodeCommand(storeDataCommand(p1, k, b.data));
+        try {
+          await expectSw(ctx, cmd, ['9000'], `STORE DATA block ${k + 1} of ${blocks.length} refused`);
+        } finally {
+          cmd.fill(0);
+          b.data.fill(0);
+        }
+      }
+      return;
+    }
+    case 'keygen-cert': {
+      const pub = await expectSw(ctx, hex(ctx, s.generate, 'generate'), ['9000'], 'key generation refused');
+      if (pub.length !== 65 || pub[0] !== 0x04) throw fail(ctx, `key generation answered ${pub.length} bytes, not an uncompressed SM2 point (04 ‖ X ‖ Y)`);
+      let der: Uint8Array;
+      let serial: string;
+      try {
+        const issued = await issueCertificate(ctx.opts.provider, refOf(s.ca), { publicKey: pub, subject: Object.entries(s.subject).map(([type, value]) => ({ type, value })) });
+        der = issued.der;
+        serial = issued.serial;
+      } catch (e) {
+        throw fail(ctx, `the CA did not issue a certificate: ${(e as Error).message}`, { cause: e, cardFault: false });
+      }
+      const fid = hex(ctx, s.certificateFile, 'certificateFile');
+      await expectSw(ctx, concat(Uint8Array.of(0x00, 0xa4, 0x02, 0x0c, 0x02), fid), ['9000'], `SELECT of the certificate EF ${s.certificateFile} refused`);
+      const chunk = s.chunk ?? 200;
+      for (let off = 0; off < der.length; off += chunk) {
+        const part = der.subarray(off, off + chunk);
+        await expectSw(ctx, concat(Uint8Array.of(0x00, 0xd6, (off >> 8) & 0x7f, off & 0xff, part.length), part), ['9000'], `UPDATE BINARY of the certificate at offset ${off} refused`);
+      }
+      // Read back what was written.
+      const back: Uint8Array[] = [];
+      for (let off = 0; off < der.length; off += chunk) {
+        const n = Math.min(chunk, der.length - off);
+        back.push(await expectSw(ctx, Uint8Array.of(0x00, 0xb0, (off >> 8) & 0x7f, off & 0xff, n), ['9000'], 'READ BINARY of the certificate refused'));
+      }
+      if (!equal(concat(...back), der)) throw fail(ctx, 'the certificate read back differs from the one written');
+      ctx.result.certificates.push(serial);
+      return;
+    }
+  }
+}
+
+/** Runs `script.steps` (or `verify` with `only: 'verify'`), then the verify steps. */
+export async function executeScript(transport: Transport, script: CardScript, opts: ExecutorOptions, o: { lists?: StepList[] } = {}): Promise<ExecutionResult> {
+  const result: ExecutionResult = { steps: 0, checks: 0, apdus: 0, kcvs: {}, certificates: [] };
+  const lists = o.lists ?? ['steps', 'verify'];
+  for (const list of lists) {
+    const ctx: Ctx = { script, opts, base: transport, link: transport, channel: undefined, result, list, index: 0, step: { op: 'close' } };
+    try {
+      for (const [index, step] of script[list].entries()) {
+        ctx.index = index;
+        ctx.step = step;
+        try {
+          await runStep(ctx);
+        } catch (e) {
+          if (e instanceof StepError) throw e;
+          throw fail(ctx, `failed: ${(e as Error).message ?? String(e)}`, { cause: e, cardFault: !(e instanceof RangeError || e instanceof TypeError) });
+        }
+        result.steps++;
+        opts.onStep?.({ list, index, op: step.op });
+      }
+    } finally {
+      if (ctx.channel?.active) ctx.channel.end('end of the script');
+    }
+  }
+  for (const k of Object.keys(result.kcvs)) if (!/^[0-9A-F]{4,8}$/.test(result.kcvs[k]!)) delete result.kcvs[k];
+  return result;
+}
+
+/** Runs only the verify steps (cardsmith verify, recovery's inspection). */
+export function verifyCard(transport: Transport, script: CardScript, opts: ExecutorOptions): Promise<ExecutionResult> {
+  return executeScript(transport, script, opts, { lists: ['verify'] });
+}

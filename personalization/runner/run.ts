@@ -1,0 +1,287 @@
+// The runner: a batch folder (manifest.json + cards.jsonl) personalized on N stations, with the
+// journal as the only record of what happened (docs/runner.md, "Runner loop").
+//
+//   1. add the records to the journal (idempotent), ask it for the plan: a finished batch does
+//      nothing and says so; records left in progress by a run that died need `resume`;
+//   2. recovery (resume): for each record in flight on our stations, read the card in that
+//      station's encoder (verify steps) and let the journal decide (issued / blank / partial /
+//      empty / unknown); then sweep stray cards: a card in an encoder whose chip the journal has
+//      issued is ejected as good (the crash came between issue and eject), any other is rejected;
+//   3. every station, concurrently: claim → load a card → setChip (before the first write) → the
+//      script → its verify steps → journal.issue → print + eject; a failed card is journaled first,
+//      then sent to the reject box. Station faults give the record back and pause the station;
+//      K failed cards in a row pause it too (Station); the other stations carry on.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRecord, type InspectResult, type JournalCounts } from '../journal/index.js';
+import type { KeyProvider, KeyRef } from '../../keys/types.js';
+import type { ProgressEvent } from '../progress/index.js';
+import { faceFileName } from '../report/index.js';
+import { classifyError, renderFace, type Station } from '../../readers/stations/index.js';
+import { MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
+import { executeScript, StepError, verifyCard } from './executor.js';
+
+/** The batch folder cannot be used (missing files, wrong format): exit 2. */
+export class BatchInputError extends Error {
+  override name = 'BatchInputError';
+}
+
+/** The journal has records in progress from a run that did not end: run with resume. */
+export class ResumeNeededError extends Error {
+  override name = 'ResumeNeededError';
+}
+
+export interface Batch {
+  dir: string;
+  manifest: BatchManifest;
+  /** Scripts by record id, in batch order. */
+  scripts: Map<string, CardScript>;
+  /** Stable id of the batch (the journal refuses another batch's folder). */
+  id: string;
+}
+
+export function loadBatch(dir: string): Batch {
+  let manifestText: string;
+  let cardsText: string;
+  try {
+    manifestText = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    cardsText = readFileSync(join(dir, 'cards.jsonl'), 'utf8');
+  } catch (e) {
+    throw new BatchInputError(`${dir}: not a batch folder (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}: it needs manifest.json and cards.jsonl, written by cardsmith prep)`);
+  }
+  let manifest: BatchManifest;
+  try {
+    manifest = JSON.parse(manifestText) as BatchManifest;
+  } catch (e) {
+    throw new BatchInputError(`${dir}/manifest.json: not JSON (${(e as Error).message})`);
+  }
+  if (manifest?.format !== MANIFEST_FORMAT) throw new BatchInputError(`${dir}/manifest.json: not a ${MANIFEST_FORMAT} manifest`);
+  if (!manifest.transportKey?.label) throw new BatchInputError(`${dir}/manifest.json: transportKey.label missing`);
+  const scripts = new Map<string, CardScript>();
+  const lines = cardsText.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    let s: CardScript;
+    try {
+      s = parseCardScript(line, `${dir}/cards.jsonl:${i + 1}`);
+    } catch (e) {
+      if (e instanceof ScriptFormatError) throw new BatchInputError(e.message);
+      throw e;
+    }
+    if (scripts.has(s.recordId)) throw new BatchInputError(`${dir}/cards.jsonl:${i + 1}: record id ${s.recordId} appears twice`);
+    scripts.set(s.recordId, s);
+  }
+  if (scripts.size === 0) throw new BatchInputError(`${dir}/cards.jsonl: no card scripts`);
+  const id = `${manifest.profile?.name ?? 'batch'}:${createHash('sha256').update(manifestText).digest('hex').slice(0, 16)}`;
+  return { dir, manifest, scripts, id };
+}
+
+export interface RunBatchOptions {
+  provider: KeyProvider;
+  stations: Station[];
+  /** Recover records left in progress by a run that died (else ResumeNeededError when there are). */
+  resume?: boolean;
+  onEvent?: (e: ProgressEvent) => void;
+  signal?: AbortSignal;
+  /** Physical cards per record before it is rejected for good (journal default 3). */
+  maxCardsPerRecord?: number;
+  /** Keep rendered faces in DIR/faces/ (default true when scripts carry faces). */
+  keepFaces?: boolean;
+}
+
+export interface RunResult {
+  kind: 'nothing-to-do' | 'done';
+  message: string;
+  counts: JournalCounts;
+  /** Stations paused at the end, with reasons. */
+  paused: { station: string; reason: string }[];
+  recovered: number;
+}
+
+/** A reason safe for the journal: no record id prefix, no long hex runs, short. */
+export function reasonOf(e: unknown): string {
+  let m = e instanceof StepError ? e.message.replace(/^record .*?: (steps|verify)\[/, '$1[') : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  m = m.replace(/[0-9a-f]{24,}/gi, '…').replace(/\s+/g, ' ').trim();
+  return m.length > 300 ? `${m.slice(0, 297)}…` : m || 'unknown error';
+}
+
+function kindOf(e: unknown): 'station' | 'card' {
+  if (e instanceof StepError) return e.cause !== undefined && !(e.cause instanceof StepError) ? classifyError(e.cause) : 'card';
+  return classifyError(e);
+}
+
+export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
+  const emit = o.onEvent ?? (() => {});
+  const journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+  const paused: { station: string; reason: string }[] = [];
+  try {
+    journal.addRecords(batch.scripts.keys());
+    const plan = journal.plan();
+    if (plan.kind === 'nothing-to-do') return { kind: 'nothing-to-do', message: plan.message, counts: plan.counts, paused, recovered: 0 };
+    const transportKey: KeyRef = batch.manifest.transportKey.version !== undefined ? { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version } : { label: batch.manifest.transportKey.label };
+    const exec = { provider: o.provider, transportKey, ...(o.signal ? { signal: o.signal } : {}) };
+    const byStation = new Map(o.stations.map((s) => [s.name, s]));
+    const names = [...byStation.keys()];
+    let recovered = 0;
+    const inFlight = journal.inFlight({ stations: names });
+    if (inFlight.length > 0 && !o.resume) {
+      throw new ResumeNeededError(`${inFlight.length} record(s) are still in progress from a run that did not end (${inFlight.slice(0, 3).map((r) => `${r.recordId} on ${r.station}`).join(', ')}${inFlight.length > 3 ? ', …' : ''}): run again with --resume so the cards in the encoders are inspected first`);
+    }
+    const faceOf = (id: string): Uint8Array | undefined => {
+      const f = batch.scripts.get(id)?.face;
+      if (!f) return undefined;
+      const png = renderFace({ width: f.width, height: f.height, fields: f.fields.map((x) => ({ ...x, size: x.size ?? 24 })) }).png;
+      if (o.keepFaces ?? true) {
+        mkdirSync(join(batch.dir, 'faces'), { recursive: true });
+        writeFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
+      }
+      return png;
+    };
+
+    // 2. Recovery: the records our stations had in flight.
+    if (o.resume) {
+      const inspect = async (r: InFlightRecord): Promise<InspectResult> => {
+        const st = byStation.get(r.station);
+        const script = batch.scripts.get(r.recordId);
+        if (!st || !script) return 'unknown';
+        const card = await st.cardInEncoder();
+        if (!card) return 'empty';
+        try {
+          const v = await verifyCard(card.transport, script, exec);
+          return { state: 'issued', ...(card.chipSerial ? { chipSerial: card.chipSerial } : {}), verification: { ok: true, checks: v.checks }, detail: 'verify steps passed' };
+        } catch (e) {
+          // Nothing is written to a card before its chip serial is in the journal: without one the card is untouched.
+          return { state: r.chipSerial === null ? 'blank' : 'partial', detail: reasonOf(e) };
+        }
+      };
+      for (const out of await journal.recover(inspect, { stations: names })) {
+        recovered++;
+        const st = byStation.get(out.station)!;
+        emit({ type: 'message', level: 'info', text: `recovery: ${out.recordId} on ${out.station}: ${out.state} (${out.reason})` });
+        try {
+          if (out.cardAction === 'eject') await st.acceptCard(faceOf(out.recordId));
+          else if (out.cardAction === 'reject') await st.rejectCard(`recovery: ${out.reason}`);
+          else if (out.cardAction === 'operator') st.pause(`recovery: ${out.recordId}: ${out.reason}`);
+          // keep: the card stays in position and takes the next record; none: nothing to move.
+        } catch (e) {
+          st.pause(`recovery: ${reasonOf(e)}`);
+        }
+      }
+      // Stray cards: in an encoder with no record in flight.
+      const issuedChips = new Map(journal.issuedCards().map((c) => [c.chipSerial.toUpperCase(), c.recordId]));
+      for (const st of o.stations) {
+        if (st.paused || st.card) continue;
+        try {
+          const card = await st.cardInEncoder();
+          if (!card) continue;
+          const rec = card.chipSerial ? issuedChips.get(card.chipSerial.toUpperCase()) : undefined;
+          if (rec) {
+            emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${rec} (issued) was still in the encoder: ejected` });
+            await st.acceptCard(faceOf(rec));
+          } else {
+            emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: a card of unknown history was in the encoder: rejected` });
+            await st.rejectCard('recovery: card of unknown history found in the encoder');
+          }
+        } catch (e) {
+          if (classifyError(e) === 'station') st.pause(`recovery: ${reasonOf(e)}`);
+          else await st.rejectCard(`recovery: ${reasonOf(e)}`).catch(() => {});
+        }
+      }
+    }
+
+    const counts0 = journal.counts();
+    emit({ type: 'start', total: counts0.total, done: counts0.issued + counts0.rejected, stations: names });
+
+    // 3. The stations.
+    const runStation = async (st: Station): Promise<void> => {
+      while (!st.paused && !o.signal?.aborted) {
+        const claim = journal.claimNext(st.name);
+        if (!claim) break;
+        const outcome = await oneCard(st, claim);
+        if (outcome === 'stop') break;
+      }
+    };
+    const oneCard = async (st: Station, claim: Claim): Promise<'next' | 'stop'> => {
+      const script = batch.scripts.get(claim.recordId)!;
+      let card = st.card;
+      if (!card) {
+        try {
+          card = await st.loadCard(o.signal);
+        } catch (e) {
+          const reason = reasonOf(e);
+          if (kindOf(e) === 'station' || st.paused) {
+            journal.release(claim, reason);
+            emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
+            return 'stop';
+          }
+          const state = journal.rejectCard(claim, reason);
+          emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
+          await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
+          return 'next';
+        }
+      }
+      if (!card.chipSerial) {
+        journal.release(claim, 'the encoder cannot read a chip serial of this card');
+        st.fault('no chip serial: configure how the station reads the chip serial of these cards');
+        return 'stop';
+      }
+      try {
+        journal.setChip(claim, card.chipSerial);
+      } catch (e) {
+        if (e instanceof StaleClaimError) return 'stop';
+        const reason = e instanceof DoubleIssueError ? `chip ${card.chipSerial} already carries an issued record; card not written` : reasonOf(e);
+        const state = journal.rejectCard(claim, reason);
+        emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
+        await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
+        return 'next';
+      }
+      let result;
+      try {
+        result = await executeScript(card.transport, script, exec);
+      } catch (e) {
+        const reason = reasonOf(e);
+        const retry = e instanceof StepError ? e.cardFault : true;
+        let state: 'pending' | 'rejected';
+        try {
+          state = journal.rejectCard(claim, reason, { retry });
+        } catch (je) {
+          if (je instanceof StaleClaimError) return 'stop';
+          throw je;
+        }
+        emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
+        try {
+          await st.rejectCard(reason);
+        } catch (x) {
+          st.pause(reasonOf(x));
+        }
+        if (kindOf(e) === 'station' && !st.paused) st.fault(reason);
+        return st.paused ? 'stop' : 'next';
+      }
+      journal.issue(claim, { verification: { ok: true, checks: result.checks, ...(Object.keys(result.kcvs).length ? { kcvs: result.kcvs } : {}) } });
+      emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'issued' });
+      try {
+        await st.acceptCard(faceOf(claim.recordId), o.signal);
+      } catch (e) {
+        // Issued and verified; the eject failed (jam at the exit): the card is in the printer, the station paused.
+        emit({ type: 'message', level: 'warn', text: `${st.name}: ${claim.recordId} is issued but the eject failed (${reasonOf(e)}): take the card out of the printer` });
+        if (!st.paused) st.pause(reasonOf(e));
+        return 'stop';
+      }
+      return 'next';
+    };
+    await Promise.all(o.stations.map((st) => runStation(st)));
+    for (const st of o.stations) if (st.paused) paused.push({ station: st.name, reason: st.pausedReason ?? '' });
+    emit({ type: 'end' });
+    const counts = journal.counts();
+    const left = counts.pending + counts.inProgress;
+    const message =
+      `${counts.issued} issued, ${counts.rejected} rejected` +
+      (counts.review ? `, ${counts.review} for review` : '') +
+      (left ? `, ${left} not done (${paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}` : 'stopped'}); fix and run again with --resume` : '') +
+      ` of ${counts.total}`;
+    return { kind: 'done', message, counts, paused, recovered };
+  } finally {
+    journal.close();
+  }
+}
