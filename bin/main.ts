@@ -13,6 +13,7 @@ import { simCommand } from './commands/sim/index.js';
 import { selftestCommand } from './commands/selftest.js';
 import { runCommand } from './commands/run.js';
 import { reportCommand } from './commands/report.js';
+import { demoCommand } from './commands/demo.js';
 import type { Ctx } from './context.js';
 import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -39,6 +40,7 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
     .command(simCommand(ctx))
     .command(runCommand(ctx))
     .command(reportCommand(ctx))
+    .command(demoCommand(ctx))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)

@@ -220,7 +220,7 @@ export interface CardScript {
   steps: Step[];
   /** Verification steps, run after `steps` (and again by `cardsmith verify`). */
   verify: Step[];
-  /** The card face, from the profile's layout (personal data, not secret). */
+  /** The card face, from the profile's layout (personal data, not secret), in printer pixels at 300 dpi (x, y: top-left; size: text line height or photo box height). */
   face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string }[] };
 }
 

@@ -271,12 +271,19 @@ function readFileSyncChecked(path: string): Uint8Array {
 
 import { readFileSync as fsReadSync } from 'node:fs';
 
+/** Profile faces are in millimetres (font sizes in points); scripts carry printer pixels at 300 dpi (script.ts `face`). */
+const DPI = 300;
+const mmToPx = (mm: number): number => Math.round((mm * DPI) / 25.4);
+const ptToPx = (pt: number): number => Math.max(1, Math.round((pt * DPI) / 72));
+
 function faceOf(profile: Profile, ev: CardEvaluator, record: Record<string, string>): NonNullable<CardScript['face']> {
   const face = profile.face!;
   const fields = [...face.front, ...face.back].map((f) =>
-    f.kind === 'text' ? { kind: 'text' as const, x: f.x, y: f.y, size: f.fontSize, value: String(ev.evaluate(f.value)) } : { kind: 'photo' as const, x: f.x, y: f.y, value: record[f.field] ?? '' },
+    f.kind === 'text'
+      ? { kind: 'text' as const, x: mmToPx(f.x), y: mmToPx(f.y), size: ptToPx(f.fontSize), value: String(ev.evaluate(f.value)) }
+      : { kind: 'photo' as const, x: mmToPx(f.x), y: mmToPx(f.y), size: mmToPx(f.height), value: record[f.field] ?? '' },
   );
-  return { width: face.width, height: face.height, fields };
+  return { width: mmToPx(face.width), height: mmToPx(face.height), fields };
 }
 
 

@@ -19,6 +19,13 @@
 //   keygen-cert  the generate command → 04 ‖ X ‖ Y; the CA issues the certificate; SELECT the EF,
 //                UPDATE BINARY in chunks, READ BINARY it back
 //   check        the command; the SW and (when given) the response data must match
+//   run-apdu     header ‖ Lc ‖ data [‖ Le], data completed now from RunParts: constant bytes, slices
+//                of card facts (atr: the transport's ATR; chipId: the last 8 historical bytes of
+//                the ATR; kdd: from the last INITIALIZE UPDATE; csn: the CPLC IC serial number,
+//                GET DATA 9F7F), keys derived from a key-store master (KeyProvider.deriveCardKey
+//                over the concatenated levels), PBOC MACs (IV zero) under such keys
+//   put-derived-key  GP PUT KEY, as put-key, of ENC/MAC/DEK diversified from the master with the
+//                card's KDD (the open channel's INITIALIZE UPDATE)
 import { concat, equal, fromHex, toHex } from '../../bytes/index.js';
 import {
   AuthenticationError,
@@ -34,8 +41,9 @@ import { putKeyCommand, STORE_DATA, storeDataCommand, type PutKeyComponent } fro
 import { encodeCommand, encodeDgi, isSensitiveDgi, swMeaning, type CommandApdu } from '../../iso7816/index.js';
 import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
+import { atrHistoricalBytes } from '../../readers/stations/mover.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../readers/transport.js';
-import type { CardScript, ExpectedSw, KeyRefSpec, Sealed, SealedKey, Step } from '../script.js';
+import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step } from '../script.js';
 
 export type StepList = 'steps' | 'verify';
 
@@ -94,6 +102,8 @@ interface Ctx {
   list: StepList;
   index: number;
   step: Step;
+  /** Card facts learnt during this execution (shared by both lists). */
+  facts: { kdd?: Uint8Array; csn?: Uint8Array };
 }
 
 const enc = new TextEncoder();
@@ -220,6 +230,108 @@ function refOf(r: KeyRefSpec): KeyRef {
   return r.version !== undefined ? { label: r.label, version: r.version } : { label: r.label };
 }
 
+/** GP PUT KEY of ENC/MAC/DEK under the open channel's DEK; checks the key version and KCVs the card returns. */
+async function putKeys(ctx: Ctx, keyVersion: number, replaceVersion: number | undefined, keys: { enc: Uint8Array; mac: Uint8Array; dek: Uint8Array }): Promise<void> {
+  const ch = ctx.channel;
+  if (!ch) throw fail(ctx, 'bad script: PUT KEY needs an open secure channel (an open step before it)', { cardFault: false });
+  const aes = ch.protocol === 'scp03';
+  const names = ['enc', 'mac', 'dek'] as const;
+  const comps: PutKeyComponent[] = names.map((name) => {
+    const k = keys[name];
+    return { type: aes ? 0x88 : 0x80, encrypted: ch.encryptKey(k), keyLength: k.length, kcv: kcv(aes ? 'aes' : 'des3', k) };
+  });
+  const cmd = encodeCommand(putKeyCommand(keyVersion, comps, replaceVersion !== undefined ? { replaceVersion } : {}));
+  const data = await expectSw(ctx, cmd, ['9000'], 'PUT KEY refused; the card keeps its old keys');
+  const expected = concat(Uint8Array.of(keyVersion), ...comps.map((c) => c.kcv));
+  if (!equal(data, expected)) throw fail(ctx, `PUT KEY: the card answered key version and KCVs ${toHex(data) || '(none)'}, expected ${toHex(expected)}`);
+  names.forEach((n, i) => (ctx.result.kcvs[`${n}-v${keyVersion}`] = toHex(comps[i]!.kcv)));
+}
+
+/** A card fact (script.ts CardFact) of the card in the reader. */
+async function cardFact(ctx: Ctx, fact: CardFact): Promise<Uint8Array> {
+  switch (fact) {
+    case 'atr': {
+      const atr = ctx.base.atr();
+      if (atr.length < 8) throw fail(ctx, `the card's ATR has ${atr.length} bytes; card.atr needs at least 8`);
+      return atr;
+    }
+    case 'chipId': {
+      const hist = atrHistoricalBytes(ctx.base.atr());
+      if (!hist || hist.length < 8) throw fail(ctx, "the card's ATR carries no 8-byte chip id in its historical bytes");
+      return hist.subarray(hist.length - 8);
+    }
+    case 'kdd':
+      if (!ctx.facts.kdd) throw fail(ctx, "bad script: card.kdd is known only after an scp02/scp03 open step (INITIALIZE UPDATE)", { cardFault: false });
+      return ctx.facts.kdd;
+    case 'csn': {
+      if (!ctx.facts.csn) {
+        // CPLC (GP 2.3 Table H-?): IC fabricator 2, IC type 2, OS id 2, OS date 2, OS level 2, IC fabrication date 2, IC serial 4, …
+        let cplc = await expectSw(ctx, Uint8Array.of(0x80, 0xca, 0x9f, 0x7f, 0x00), ['9000'], 'GET DATA CPLC (for card.csn) refused');
+        if (cplc.length >= 3 && cplc[0] === 0x9f && cplc[1] === 0x7f) cplc = cplc.subarray(3);
+        if (cplc.length < 16) throw fail(ctx, `GET DATA CPLC answered ${cplc.length} bytes, too few for the IC serial number`);
+        ctx.facts.csn = cplc.slice(12, 16);
+      }
+      return ctx.facts.csn;
+    }
+    default:
+      throw fail(ctx, `bad script: unknown card fact ${String(fact)}`, { cardFault: false });
+  }
+}
+
+/** A key derived at run time (RunKey); the caller wipes it. */
+async function runKeyValue(ctx: Ctx, k: RunKey): Promise<Uint8Array> {
+  const levels: Uint8Array[] = [];
+  for (const level of k.levels) levels.push(await completeParts(ctx, level, `derivation data of ${k.name ?? 'a card key'}`));
+  const data = concat(...levels);
+  try {
+    const got = await ctx.opts.provider.deriveCardKey(refOf(k.master), { method: k.method, data, ...(k.keyType ? { keyType: k.keyType } : {}) });
+    if (got.alg !== k.alg) {
+      got.value.fill(0);
+      throw fail(ctx, `bad script: key ${k.name ?? k.master.label} should be ${k.alg}, the master ${k.master.label} gives ${got.alg}`, { cardFault: false });
+    }
+    return got.value;
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw fail(ctx, `cannot derive ${k.name ?? 'a card key'} from ${k.master.label} (${(e as Error).name}: ${(e as Error).message.replace(/[0-9A-F]{16,}/gi, '…')})`, { cardFault: false, cause: e });
+  } finally {
+    data.fill(0);
+    for (const l of levels) l.fill(0);
+  }
+}
+
+/** RunParts completed with the card's facts and run-time keys (script.ts RunPart); the caller wipes the result. */
+async function completeParts(ctx: Ctx, parts: RunPart[], what: string): Promise<Uint8Array> {
+  if (!Array.isArray(parts)) throw fail(ctx, `bad script: ${what} is not a list of parts`, { cardFault: false });
+  const out: Uint8Array[] = [];
+  try {
+    for (const p of parts) {
+      if ('hex' in p) out.push(hex(ctx, p.hex, what));
+      else if ('fact' in p) {
+        const f = await cardFact(ctx, p.fact);
+        const from = p.from === undefined ? 0 : p.from < 0 ? f.length + p.from : p.from;
+        const end = p.length === undefined ? f.length : from + p.length;
+        if (from < 0 || end > f.length || end < from) throw fail(ctx, `card.${p.fact} has ${f.length} bytes; bytes ${p.from ?? 0}+${p.length ?? 'rest'} are not there`);
+        out.push(f.slice(from, end));
+      } else if ('key' in p) out.push(await runKeyValue(ctx, p.key));
+      else if ('mac' in p) {
+        const alg = p.mac.key.alg;
+        if (alg === 'aes') throw fail(ctx, 'bad script: PBOC MACs use des3 or sm4 keys, not aes', { cardFault: false });
+        const data = await completeParts(ctx, p.mac.data, what);
+        const key = await runKeyValue(ctx, p.mac.key);
+        try {
+          out.push(pbocMac({ alg, key, iv: new Uint8Array(alg === 'sm4' ? 16 : 8), data }));
+        } finally {
+          key.fill(0);
+          data.fill(0);
+        }
+      } else throw fail(ctx, `bad script: ${what} has a part of unknown kind`, { cardFault: false });
+    }
+    return concat(...out);
+  } finally {
+    for (const o of out) o.fill(0);
+  }
+}
+
 async function runStep(ctx: Ctx): Promise<void> {
   const s = ctx.step;
   switch (s.op) {
@@ -311,6 +423,7 @@ async function runStep(ctx: Ctx): Promise<void> {
         throw fail(ctx, `INITIALIZE UPDATE: ${(e as Error).message}`, { cause: e, ...(e instanceof AuthenticationError && e.sw !== undefined ? { sw: e.sw } : {}) });
       }
       ctx.result.apdus++;
+      ctx.facts.kdd = init.response.kdd.slice();
       const keys: StaticKeys = { enc: new Uint8Array(0), mac: new Uint8Array(0), dek: new Uint8Array(0) };
       try {
         if ('master' in s.keys) {
@@ -346,21 +459,47 @@ async function runStep(ctx: Ctx): Promise<void> {
       ctx.link = ctx.base;
       return;
     case 'put-key': {
-      const ch = ctx.channel;
-      if (!ch) throw fail(ctx, 'bad script: PUT KEY needs an open secure channel (an open step before it)', { cardFault: false });
-      const aes = ch.protocol === 'scp03';
-      const comps: PutKeyComponent[] = [];
-      const names = ['enc', 'mac', 'dek'] as const;
-      for (const name of names) {
-        await withSecret(ctx, s.keys[name], `the new ${name.toUpperCase()} key`, (k) => {
-          comps.push({ type: aes ? 0x88 : 0x80, encrypted: ch.encryptKey(k), keyLength: k.length, kcv: kcv(aes ? 'aes' : 'des3', k) });
-        });
+      const values: { enc?: Uint8Array; mac?: Uint8Array; dek?: Uint8Array } = {};
+      try {
+        for (const name of ['enc', 'mac', 'dek'] as const) values[name] = await unseal(ctx, s.keys[name], `the new ${name.toUpperCase()} key`);
+        await putKeys(ctx, s.keyVersion, s.replaceVersion, values as { enc: Uint8Array; mac: Uint8Array; dek: Uint8Array });
+      } finally {
+        values.enc?.fill(0);
+        values.mac?.fill(0);
+        values.dek?.fill(0);
       }
-      const cmd = encodeCommand(putKeyCommand(s.keyVersion, comps, s.replaceVersion !== undefined ? { replaceVersion: s.replaceVersion } : {}));
-      const data = await expectSw(ctx, cmd, ['9000'], 'PUT KEY refused; the card keeps its old keys');
-      const expected = concat(Uint8Array.of(s.keyVersion), ...comps.map((c) => c.kcv));
-      if (!equal(data, expected)) throw fail(ctx, `PUT KEY: the card answered key version and KCVs ${toHex(data) || '(none)'}, expected ${toHex(expected)}`);
-      names.forEach((n, i) => (ctx.result.kcvs[`${n}-v${s.keyVersion}`] = toHex(comps[i]!.kcv)));
+      return;
+    }
+    case 'put-derived-key': {
+      if (!ctx.channel) throw fail(ctx, 'bad script: PUT KEY needs an open secure channel (an open step before it)', { cardFault: false });
+      const kdd = ctx.facts.kdd;
+      if (!kdd) throw fail(ctx, "bad script: put-derived-key needs the card's KDD (an scp02/scp03 open step before it)", { cardFault: false });
+      let derived;
+      try {
+        derived = await ctx.opts.provider.deriveCardKeys(refOf(s.master), (['enc', 'mac', 'dek'] as const).map((keyType) => ({ method: s.div, data: kdd, keyType })));
+      } catch (e) {
+        throw fail(ctx, `cannot derive the new key set from ${s.master.label} (${(e as Error).name}: ${(e as Error).message.replace(/[0-9A-F]{16,}/gi, '…')})`, { cardFault: false, cause: e });
+      }
+      try {
+        await putKeys(ctx, s.keyVersion, s.replaceVersion, { enc: derived[0]!.value, mac: derived[1]!.value, dek: derived[2]!.value });
+      } finally {
+        for (const d of derived) d.value.fill(0);
+      }
+      return;
+    }
+    case 'run-apdu': {
+      const h = header(ctx, s.header);
+      const data = await completeParts(ctx, s.data, 'data');
+      try {
+        const cmd = shortApdu(ctx, h, data, s.le);
+        try {
+          await expectSw(ctx, cmd, s.sw);
+        } finally {
+          cmd.fill(0);
+        }
+      } finally {
+        data.fill(0);
+      }
       return;
     }
     case 'store-data': {
@@ -431,8 +570,9 @@ async function runStep(ctx: Ctx): Promise<void> {
 export async function executeScript(transport: Transport, script: CardScript, opts: ExecutorOptions, o: { lists?: StepList[] } = {}): Promise<ExecutionResult> {
   const result: ExecutionResult = { steps: 0, checks: 0, apdus: 0, kcvs: {}, certificates: [] };
   const lists = o.lists ?? ['steps', 'verify'];
+  const facts: Ctx['facts'] = {};
   for (const list of lists) {
-    const ctx: Ctx = { script, opts, base: transport, link: transport, channel: undefined, result, list, index: 0, step: { op: 'close' } };
+    const ctx: Ctx = { script, opts, base: transport, link: transport, channel: undefined, result, list, index: 0, step: { op: 'close' }, facts };
     try {
       for (const [index, step] of script[list].entries()) {
         ctx.index = index;

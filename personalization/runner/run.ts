@@ -131,7 +131,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const faceOf = (id: string): Uint8Array | undefined => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
-      const png = renderFace({ width: f.width, height: f.height, fields: f.fields.map((x) => ({ ...x, size: x.size ?? 24 })) }).png;
+      // Photos the renderer cannot take (prep writes the batch's file path; JPEG is not decoded) are left off the face.
+      const png = renderFace({ width: f.width, height: f.height, fields: f.fields.filter((x) => x.kind !== 'photo' || x.value.startsWith('data:image/png;base64,')).map((x) => ({ ...x, size: x.size ?? 24 })) }).png;
       if (o.keepFaces ?? true) {
         mkdirSync(join(batch.dir, 'faces'), { recursive: true });
         writeFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
