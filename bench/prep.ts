@@ -4,7 +4,7 @@
 // (sscard-gen3 derives every card key at run time, from the ATR, so prep's crypto is sealing).
 // Run: node --import=@tapjs/typescript/import bench/prep.ts   [--sizes 10000,100000] [--budget-s 150]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ import { parseCardScript } from '../personalization/script.js';
 import { gb11643Check, loadProfile } from '../profiles/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
+// examples/ is one level up from bench/ in the source tree and two from dist/bench/.
+const EXAMPLES = [new URL('../examples/', import.meta.url).pathname, new URL('../../examples/', import.meta.url).pathname].find((d) => existsSync(d))!;
 const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静', '欧阳明远', '赵敏', '黄磊'];
 
 async function writeBatch(dir: string, n: number): Promise<string> {
@@ -116,10 +117,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-prep-'));
   try {
     await makeStore(dir);
-    console.log(`bench/prep: sscard-gen3, ${sizes.join(' and ')} generated records, each size in a child process (budget ${budget} s each)`);
+    console.log(`bench/prep: sscard-gen3, ${sizes.join(' and ')} generated records, each size in a child process (budget ${budget} s each; V8 old space capped at 96 MB unless --max-old-space-size is given)`);
     const results: ChildResult[] = [];
     for (const n of sizes) {
-      const r = spawnSync(process.execPath, [...process.execArgv, SELF, '--child', dir, String(n), String(budget)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      // A fixed heap cap: without one V8 grows its heap lazily up to whatever the machine offers,
+      // and peak RSS says more about the GC than about what prep keeps. With the cap, a batch that
+      // held per-card state would run out of heap at the larger size instead of finishing flat.
+      const heapCap = process.execArgv.some((a) => a.startsWith('--max-old-space-size')) ? [] : ['--max-old-space-size=96'];
+      const r = spawnSync(process.execPath, [...process.execArgv, ...heapCap, SELF, '--child', dir, String(n), String(budget)], { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (r.status !== 0) throw new Error(`child ${n}: ${r.stderr}`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
       results.push(res);
