@@ -17,6 +17,7 @@ import type {
   KeyRef,
   KeyStore,
   NewKeySpec,
+  SealOptions,
   SignOptions,
 } from './types.js';
 
@@ -129,10 +130,15 @@ export abstract class BaseKeyStore implements KeyStore {
     return this.opCipher(info, 'encrypt', key, 'ecb', undefined);
   }
 
-  async seal(transportKey: KeyRef, secret: Uint8Array, context: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+  async seal(transportKey: KeyRef, secret: Uint8Array, context: Uint8Array = new Uint8Array(0), opts: SealOptions = {}): Promise<Uint8Array> {
     const info = this.find(transportKey);
     requireUsage(info, 'seal');
-    const iv = new Uint8Array(randomBytes(IV_LENGTH));
+    if (opts.nonce !== undefined && (!(opts.nonce instanceof Uint8Array) || opts.nonce.length !== IV_LENGTH)) {
+      throw new KeyUsageError(`keys: a seal nonce is ${IV_LENGTH} bytes, got ${opts.nonce instanceof Uint8Array ? opts.nonce.length : typeof opts.nonce}`);
+    }
+    // Both backends take the IV from here: the file store as createCipheriv's IV, PKCS#11 as the
+    // CKM_AES_GCM mechanism parameter (CK_GCM_PARAMS.pIv).
+    const iv = opts.nonce !== undefined ? new Uint8Array(opts.nonce) : new Uint8Array(randomBytes(IV_LENGTH));
     const body = await this.opGcm(info, 'encrypt', iv, secret, context);
     return concat(Uint8Array.of(SEAL_VERSION), iv, body);
   }

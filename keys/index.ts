@@ -1,6 +1,6 @@
 // The keys layer's public API (docs/keys.md): one KeyProvider interface over a file store and a
 // PKCS#11 token, the ceremonies' KeyStore, the audit log and the SM2 card CA.
-export type { CardKey, CipherOptions, DeriveRequest, ExportedComponents, KeyAlg, KeyInfo, KeyProvider, KeyRef, KeyState, KeyStore, KeyUsage, NewKeySpec, SignOptions } from './types.js';
+export type { CardKey, CipherOptions, DeriveRequest, ExportedComponents, KeyAlg, KeyInfo, KeyProvider, KeyRef, KeyState, KeyStore, KeyUsage, NewKeySpec, SealOptions, SignOptions } from './types.js';
 export { KEY_ALGS, KEY_USAGES } from './types.js';
 export { AuditError, CeremonyError, CertificateError, HsmError, KeyNotFoundError, KeyStoreAccessError, KeyStoreError, KeyUsageError, SealError, UnsupportedAlgorithmError } from './errors.js';
 export { FileKeyStore, SCRYPT_DEFAULTS } from './file-store.js';

@@ -69,6 +69,16 @@ export interface CipherOptions {
   iv?: Uint8Array;
 }
 
+/** Options of KeyProvider.seal. */
+export interface SealOptions {
+  /**
+   * The 12-byte GCM nonce (IV) to use instead of a random one. The caller must guarantee that a
+   * nonce is never used twice under one key for a different (context, secret): data preparation
+   * derives it SIV-style as a MAC of (context ‖ secret) under the same key (docs/keys.md "Sealing").
+   */
+  nonce?: Uint8Array;
+}
+
 export interface SignOptions {
   /** SM2 user ID hashed into Z_A; default "1234567812345678". */
   id?: Uint8Array;
@@ -89,8 +99,11 @@ export interface KeyProvider {
   mac(ref: KeyRef, data: Uint8Array): Promise<Uint8Array>;
   /** Encrypts a key (e.g. a card key) under a KEK, ECB, no padding: the GP PUT KEY form. */
   wrap(kek: KeyRef, key: Uint8Array): Promise<Uint8Array>;
-  /** AES-256-GCM under a batch transport key; `context` is bound as associated data (e.g. the card's record id). */
-  seal(transportKey: KeyRef, secret: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * AES-256-GCM under a batch transport key; `context` is bound as associated data (e.g. the card's
+   * record id). The nonce is random unless `opts.nonce` gives it (deterministic sealing).
+   */
+  seal(transportKey: KeyRef, secret: Uint8Array, context?: Uint8Array, opts?: SealOptions): Promise<Uint8Array>;
   unseal(transportKey: KeyRef, sealed: Uint8Array, context?: Uint8Array): Promise<Uint8Array>;
   /** SM2 signature r ‖ s (64 bytes). */
   sign(ref: KeyRef, message: Uint8Array, opts?: SignOptions): Promise<Uint8Array>;

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { concat, wipe, xor } from '../../bytes/index.js';
-import type { KeyStore } from '../../keys/types.js';
+import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
 import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
@@ -65,6 +65,25 @@ function seededPin(seedKey: Uint8Array, recordId: string, pin: PinSpec): string 
     for (const b of mac) if (b < 250 && out.length < len) out += String(b % 10);
   }
   return out;
+}
+
+const NONCE_LABEL = new TextEncoder().encode('cardsmith/prep/nonce');
+
+/**
+ * The GCM nonce of a prep-time seal, SIV-style (docs/prep.md "Determinism"): the first 12 bytes of
+ * the seal key's CMAC over "cardsmith/prep/nonce" ‖ len(context) (4 bytes, big-endian) ‖ context ‖
+ * secret. The length prefix keeps (context, secret) pairs apart, so equal nonces mean equal
+ * (context, secret) (up to a MAC collision) and a nonce is never reused for another message.
+ */
+export async function sealNonce(store: KeyProvider, sealKey: KeyRef, context: Uint8Array, secret: Uint8Array): Promise<Uint8Array> {
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, context.length);
+  const input = concat(NONCE_LABEL, len, context, secret);
+  try {
+    return (await store.mac(sealKey, input)).slice(0, 12);
+  } finally {
+    wipe(input);
+  }
 }
 
 async function writeLine(stream: WriteStream, line: string): Promise<void> {
@@ -164,7 +183,7 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
       const recordId = recordIdOf(profile, record, item.line);
       const context = new TextEncoder().encode(recordId);
       const seal = async (secret: Uint8Array, kcv?: string): Promise<Sealed> => ({
-        sealed: Buffer.from(await store.seal(sealKey, secret, context)).toString('base64'),
+        sealed: Buffer.from(await store.seal(sealKey, secret, context, { nonce: await sealNonce(store, sealKey, context, secret) })).toString('base64'),
         ...(kcv ? { kcv } : {}),
       });
       const serial = serialStart + progress.cards;

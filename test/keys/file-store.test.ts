@@ -107,6 +107,14 @@ t.test('encrypt, wrap, mac, seal: usage is enforced', async (t) => {
   bad[bad.length - 1]! ^= 1;
   await t.rejects(s.unseal({ label: 'transport' }, bad, new TextEncoder().encode('record 7')), SealError, 'modified');
   await t.rejects(s.seal({ label: 'kek' }, bytes('00')), /not 'seal'/);
+  // A caller-given nonce (deterministic sealing): the IV is the nonce, the result reproducible.
+  const nonce = bytes('000102030405060708090A0B');
+  const d1 = await s.seal({ label: 'transport' }, bytes('00112233'), new TextEncoder().encode('record 7'), { nonce });
+  const d2 = await s.seal({ label: 'transport' }, bytes('00112233'), new TextEncoder().encode('record 7'), { nonce });
+  t.same(d1, d2, 'same nonce, same input: the same blob');
+  t.same(d1.subarray(1, 13), nonce, 'the nonce is the IV');
+  t.same(await s.unseal({ label: 'transport' }, d1, new TextEncoder().encode('record 7')), bytes('00112233'));
+  await t.rejects(s.seal({ label: 'transport' }, bytes('00'), undefined, { nonce: new Uint8Array(8) }), /nonce is 12 bytes/);
   await t.rejects(s.generate({ label: 'x', alg: 'aes', length: 16, usage: ['seal'] }), /must be AES-256/);
   await t.rejects(s.generate({ label: 'bad label!', alg: 'aes' }), /label must be/);
   await s.close();

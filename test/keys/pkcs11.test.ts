@@ -72,6 +72,8 @@ t.test('encrypt, MAC, wrap and seal agree across backends', { skip: missing }, a
   t.same(await file.unseal({ label: 'transport' }, await hsm.seal({ label: 'transport' }, data, ctx), ctx), data, 'sealed in the token, opened by the file store');
   t.same(await hsm.unseal({ label: 'transport' }, await file.seal({ label: 'transport' }, data, ctx), ctx), data, 'and the other way');
   await t.rejects(hsm.unseal({ label: 'transport' }, await file.seal({ label: 'transport' }, data, ctx), new Uint8Array(1)), /does not open/);
+  const nonce = bytes('A0A1A2A3A4A5A6A7A8A9AAAB');
+  t.equal(hex(await hsm.seal({ label: 'transport' }, data, ctx, { nonce })), hex(await file.seal({ label: 'transport' }, data, ctx, { nonce })), 'a given nonce (the GCM IV mechanism parameter): the same blob in both backends');
   await hsm.close();
   await file.close();
 });
