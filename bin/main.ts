@@ -14,6 +14,9 @@ import { selftestCommand } from './commands/selftest.js';
 import { runCommand } from './commands/run.js';
 import { reportCommand } from './commands/report.js';
 import { demoCommand } from './commands/demo.js';
+import { verifyCommand } from './commands/verify.js';
+import { scriptCommand } from './commands/script.js';
+import { auditCommand } from './commands/audit.js';
 import type { Ctx } from './context.js';
 import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -41,6 +44,9 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
     .command(runCommand(ctx))
     .command(reportCommand(ctx))
     .command(demoCommand(ctx))
+    .command(verifyCommand(ctx))
+    .command(scriptCommand(ctx))
+    .command(auditCommand(ctx))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)

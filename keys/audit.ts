@@ -3,7 +3,11 @@
 // the hash (sha256 or sm3). An edit changes a hash; a deletion or reordering breaks `seq` and
 // `prev`; and the store keeps the last (seq, hash) it wrote inside its authenticated contents
 // (the "anchor"), so dropping the tail, or rewriting the whole chain, is caught too.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+//
+// The same implementation serves every audit trail of cardsmith: the key stores (`backend` file
+// or pkcs11, anchored in the store) and the personalization runner's per-batch DIR/audit.log
+// (`backend` runner, one entry per card event, no anchor: AuditLog.openOrCreate).
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { toHex } from '../bytes/index.js';
 import { hash } from '../crypto/hash.js';
 import { AuditError } from './errors.js';
@@ -59,6 +63,8 @@ export interface VerifyResult {
 
 /** Reads and checks the whole chain; throws AuditError naming the first bad line. */
 export function verifyAuditLog(path: string, anchor?: AuditAnchor): VerifyResult {
+  // Without an anchor (the runner's batch log), only the chain itself is checked: edits, deletions,
+  // insertions and reordering anywhere are found; a cut-off tail is not.
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -114,6 +120,17 @@ export class AuditLog {
   static create(path: string, alg: AuditHash, backend: string): AuditLog {
     if (existsSync(path)) throw new AuditError(`audit: ${path} already exists; a new key store needs a new audit log (move the old one away)`);
     return new AuditLog(path, { seq: 0, hash: ZERO }, alg, backend);
+  }
+
+  /**
+   * An append-only log kept across processes without an external anchor (the runner's batch log):
+   * a missing or empty file starts a new chain; an existing one is verified whole first and
+   * extended from its last entry, so a broken chain is never extended (AuditError).
+   */
+  static openOrCreate(path: string, alg: AuditHash, backend: string): AuditLog {
+    if (!existsSync(path) || statSync(path).size === 0) return new AuditLog(path, { seq: 0, hash: ZERO }, alg, backend);
+    const r = verifyAuditLog(path);
+    return new AuditLog(path, r.head, r.hashAlg, backend);
   }
 
   static open(path: string, anchor: AuditAnchor, backend: string): AuditLog {

@@ -19,17 +19,19 @@ export function reportCommand(ctx: Ctx): CommandModule {
         .options({
           html: { type: 'string', requiresArg: true, describe: 'also write a self-contained HTML report (with card faces from DIR/faces/) to FILE' },
           json: { ...outputOptions.json, describe: 'machine-readable output: the report as one JSON object' },
+          'max-faces': { type: 'number', default: 100, requiresArg: true, describe: 'with --html: card-face thumbnails embedded at most (issue order)' },
         })
         .example('$0 report batches/2024-05', 'counts, reject reasons, per-station figures and the duplicates check')
         .example('$0 report batches/2024-05 --html report.html', 'the same, and a page to open in a browser')
         .example('$0 report batches/2024-05 --json', '{"format":"cardsmith-report","counts":{…},…}')
         .epilogue('Exit 1 when the duplicates check is not 0. The journal is only read.'),
     handler: async (argv) => {
-      const a = argv as unknown as { dir: string; html?: string; json: boolean };
+      const a = argv as unknown as { dir: string; html?: string; json: boolean; maxFaces: number };
+      if (!Number.isInteger(a.maxFaces) || a.maxFaces < 0) throw new UsageError(`report: --max-faces takes a whole number ≥ 0, got ${String(a.maxFaces)}`);
       if (!Journal.exists(a.dir)) throw new UsageError(`report: ${a.dir} has no journal.sqlite; give a batch folder that has been run (cardsmith run ${a.dir})`);
       let built: ReturnType<typeof reportFromDir>;
       try {
-        built = reportFromDir(a.dir, { html: a.html !== undefined });
+        built = reportFromDir(a.dir, { html: a.html !== undefined, maxFaces: a.maxFaces });
       } catch (e) {
         if (e instanceof JournalError) throw new UsageError(`report: ${e.message}`);
         throw e;

@@ -23,7 +23,8 @@ function records(title: string, list: ReportRecord[]): string {
   return `<h2>${esc(title)} (${list.length})</h2><table><tr><th>record</th><th>station</th><th>chip</th><th>attempts</th><th>cards rejected</th><th>reason</th></tr>${rows.join('')}</table>`;
 }
 
-export function renderReportHtml(r: Report, faces: readonly FaceThumbnail[] = []): string {
+/** `facesOmitted`: issued cards whose faces were left out (beyond the thumbnail limit); said on the page. */
+export function renderReportHtml(r: Report, faces: readonly FaceThumbnail[] = [], o: { facesOmitted?: number } = {}): string {
   const c = r.counts;
   const dup = r.duplicates.records + r.duplicates.chips + r.duplicates.inconsistent;
   const parts: string[] = [];
@@ -59,7 +60,8 @@ export function renderReportHtml(r: Report, faces: readonly FaceThumbnail[] = []
   parts.push(records('Records in progress (resume the run)', r.inProgress));
   if (faces.length) {
     const figs = faces.map((f) => `<figure><img alt="face of ${esc(f.recordId)}" src="data:image/png;base64,${Buffer.from(f.png).toString('base64')}"><figcaption>${esc(f.recordId)}</figcaption></figure>`);
-    parts.push(`<h2>Card faces (${faces.length})</h2><div class="faces">${figs.join('')}</div>`);
+    const more = o.facesOmitted ? `<p>The first ${faces.length} of ${faces.length + o.facesOmitted} issued cards' faces; all are in the batch folder's faces/ (cardsmith report --max-faces N shows more).</p>` : '';
+    parts.push(`<h2>Card faces (${faces.length})</h2>${more}<div class="faces">${figs.join('')}</div>`);
   }
   parts.push('</body></html>\n');
   return parts.join('\n');

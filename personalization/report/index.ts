@@ -18,15 +18,22 @@ export function faceFileName(recordId: string): string {
 
 /** Faces of issued records found in DIR/faces/, in issue order, at most `max`. */
 export function loadFaces(dir: string, journal: Journal, max = 100): FaceThumbnail[] {
+  return scanFaces(dir, journal, max).faces;
+}
+
+/** As loadFaces, and how many issued records' faces were left out by `max`. */
+export function scanFaces(dir: string, journal: Journal, max = 100): { faces: FaceThumbnail[]; omitted: number } {
   const folder = join(dir, FACES_DIR);
-  if (!existsSync(folder)) return [];
+  if (!existsSync(folder)) return { faces: [], omitted: 0 };
   const out: FaceThumbnail[] = [];
+  let omitted = 0;
   for (const c of journal.issuedCards()) {
-    if (out.length >= max) break;
     const path = join(folder, faceFileName(c.recordId));
-    if (existsSync(path)) out.push({ recordId: c.recordId, png: new Uint8Array(readFileSync(path)) });
+    if (!existsSync(path)) continue;
+    if (out.length >= max) omitted++;
+    else out.push({ recordId: c.recordId, png: new Uint8Array(readFileSync(path)) });
   }
-  return out;
+  return { faces: out, omitted };
 }
 
 /** Opens DIR's journal, builds the report (and the HTML when asked), closes the journal. */
@@ -35,7 +42,8 @@ export function reportFromDir(dir: string, options: BuildReportOptions & { html?
   try {
     const report = buildReport(journal, { dir, ...options });
     if (!options.html) return { report };
-    return { report, html: renderReportHtml(report, loadFaces(dir, journal, options.maxFaces)) };
+    const { faces, omitted } = scanFaces(dir, journal, options.maxFaces);
+    return { report, html: renderReportHtml(report, faces, { facesOmitted: omitted }) };
   } finally {
     journal.close();
   }

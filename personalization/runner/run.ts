@@ -11,9 +11,15 @@
 //      script → its verify steps → journal.issue → print + eject; a failed card is journaled first,
 //      then sent to the reject box. Station faults give the record back and pause the station;
 //      K failed cards in a row pause it too (Station); the other stations carry on.
+//
+// Every card event (claimed, loaded with its chip serial, issued with its KCVs, rejected with the
+// reason, released, recovered, stray cards) is also appended to DIR/audit.log, the hash chain of
+// keys/audit.ts (`cardsmith audit verify DIR/audit.log`). The journal decides; the log is the
+// tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuditLog, type AuditHash } from '../../keys/audit.js';
 import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRecord, type InspectResult, type JournalCounts } from '../journal/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
@@ -88,7 +94,14 @@ export interface RunBatchOptions {
   maxCardsPerRecord?: number;
   /** Keep rendered faces in DIR/faces/ (default true when scripts carry faces). */
   keepFaces?: boolean;
+  /** Hash of a new DIR/audit.log (default sha256; an existing log keeps its own). */
+  auditHash?: AuditHash;
 }
+
+/** The batch's audit log: DIR/audit.log. */
+export const AUDIT_LOG = 'audit.log';
+
+type AuditDetail = Record<string, string | number | boolean>;
 
 export interface RunResult {
   kind: 'nothing-to-do' | 'done';
@@ -119,12 +132,20 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     journal.addRecords(batch.scripts.keys());
     const plan = journal.plan();
     if (plan.kind === 'nothing-to-do') return { kind: 'nothing-to-do', message: plan.message, counts: plan.counts, paused, recovered: 0 };
+    // Verified whole before the first append: a broken chain stops the run (AuditError) rather than being extended.
+    const log = AuditLog.openOrCreate(join(batch.dir, AUDIT_LOG), o.auditHash ?? 'sha256', 'runner');
+    const audit = (op: string, recordId: string | undefined, detail: AuditDetail): void => {
+      const d: AuditDetail = {};
+      for (const [k, v] of Object.entries(detail)) if (v !== undefined && v !== null) d[k] = v;
+      log.append({ op, ...(recordId !== undefined ? { label: recordId } : {}), detail: d });
+    };
     const transportKey: KeyRef = batch.manifest.transportKey.version !== undefined ? { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version } : { label: batch.manifest.transportKey.label };
     const exec = { provider: o.provider, transportKey, ...(o.signal ? { signal: o.signal } : {}) };
     const byStation = new Map(o.stations.map((s) => [s.name, s]));
     const names = [...byStation.keys()];
     let recovered = 0;
     const inFlight = journal.inFlight({ stations: names });
+    audit('run-start', undefined, { batch: batch.id, stations: names.join(','), resume: !!o.resume, inFlight: inFlight.length });
     if (inFlight.length > 0 && !o.resume) {
       throw new ResumeNeededError(`${inFlight.length} record(s) are still in progress from a run that did not end (${inFlight.slice(0, 3).map((r) => `${r.recordId} on ${r.station}`).join(', ')}${inFlight.length > 3 ? ', …' : ''}): run again with --resume so the cards in the encoders are inspected first`);
     }
@@ -159,6 +180,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       for (const out of await journal.recover(inspect, { stations: names })) {
         recovered++;
         const st = byStation.get(out.station)!;
+        audit('card-recovered', out.recordId, { station: out.station, state: out.state, action: out.cardAction, reason: out.reason });
         emit({ type: 'message', level: 'info', text: `recovery: ${out.recordId} on ${out.station}: ${out.state} (${out.reason})` });
         try {
           if (out.cardAction === 'eject') await st.acceptCard(faceOf(out.recordId));
@@ -177,6 +199,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           const card = await st.cardInEncoder();
           if (!card) continue;
           const rec = card.chipSerial ? issuedChips.get(card.chipSerial.toUpperCase()) : undefined;
+          audit(rec ? 'stray-card-ejected' : 'stray-card-rejected', rec, { station: st.name, ...(card.chipSerial ? { chip: card.chipSerial } : {}) });
           if (rec) {
             emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${rec} (issued) was still in the encoder: ejected` });
             await st.acceptCard(faceOf(rec));
@@ -199,6 +222,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       while (!st.paused && !o.signal?.aborted) {
         const claim = journal.claimNext(st.name);
         if (!claim) break;
+        audit('card-claimed', claim.recordId, { station: st.name });
         const outcome = await oneCard(st, claim);
         if (outcome === 'stop') break;
       }
@@ -213,10 +237,12 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           const reason = reasonOf(e);
           if (kindOf(e) === 'station' || st.paused) {
             journal.release(claim, reason);
+            audit('card-released', claim.recordId, { station: st.name, reason });
             emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
             return 'stop';
           }
           const state = journal.rejectCard(claim, reason);
+          audit('card-rejected', claim.recordId, { station: st.name, reason, final: state !== 'pending' });
           emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
           await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
           return 'next';
@@ -224,15 +250,19 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       }
       if (!card.chipSerial) {
         journal.release(claim, 'the encoder cannot read a chip serial of this card');
+        audit('card-released', claim.recordId, { station: st.name, reason: 'the encoder cannot read a chip serial of this card' });
         st.fault('no chip serial: configure how the station reads the chip serial of these cards');
         return 'stop';
       }
+      const chip = card.chipSerial;
       try {
-        journal.setChip(claim, card.chipSerial);
+        journal.setChip(claim, chip);
+        audit('card-loaded', claim.recordId, { station: st.name, chip });
       } catch (e) {
         if (e instanceof StaleClaimError) return 'stop';
-        const reason = e instanceof DoubleIssueError ? `chip ${card.chipSerial} already carries an issued record; card not written` : reasonOf(e);
+        const reason = e instanceof DoubleIssueError ? `chip ${chip} already carries an issued record; card not written` : reasonOf(e);
         const state = journal.rejectCard(claim, reason);
+        audit('card-rejected', claim.recordId, { station: st.name, chip, reason, final: state !== 'pending' });
         emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
         await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
         return 'next';
@@ -250,6 +280,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           if (je instanceof StaleClaimError) return 'stop';
           throw je;
         }
+        audit('card-rejected', claim.recordId, { station: st.name, chip, reason, final: state !== 'pending' });
         emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
         try {
           await st.rejectCard(reason);
@@ -260,6 +291,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         return st.paused ? 'stop' : 'next';
       }
       journal.issue(claim, { verification: { ok: true, checks: result.checks, ...(Object.keys(result.kcvs).length ? { kcvs: result.kcvs } : {}) } });
+      audit('card-issued', claim.recordId, { station: st.name, chip, checks: result.checks, ...Object.fromEntries(Object.entries(result.kcvs).map(([k, v]) => [`kcv.${k}`, v])) });
       emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'issued' });
       try {
         await st.acceptCard(faceOf(claim.recordId), o.signal);
@@ -275,6 +307,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     for (const st of o.stations) if (st.paused) paused.push({ station: st.name, reason: st.pausedReason ?? '' });
     emit({ type: 'end' });
     const counts = journal.counts();
+    audit('run-end', undefined, { issued: counts.issued, rejected: counts.rejected, pending: counts.pending, inProgress: counts.inProgress, review: counts.review, paused: paused.map((p) => p.station).join(',') });
     const left = counts.pending + counts.inProgress;
     const message =
       `${counts.issued} issued, ${counts.rejected} rejected` +

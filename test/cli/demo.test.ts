@@ -1,7 +1,7 @@
 // `cardsmith demo --cards 6` in-process: a demo key store, prep of the example batch, a run on 4
 // simulated stations, the report; all issued, no duplicates, and no key, PIN or passphrase in
 // what it prints.
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -25,6 +25,15 @@ t.test('demo --cards 6: 6 issued, 0 rejected, 0 duplicates, no secrets printed',
   t.equal(res.report.counts.issued, 6);
   t.equal(res.report.counts.rejected, 0);
   t.equal(res.report.duplicates.records + res.report.duplicates.chips + res.report.duplicates.inconsistent, 0);
+
+  // The demo's cards have faces: one kept per issued card, one thumbnail each in the HTML report; the audit log verifies.
+  const faces = readdirSync(join(out, 'batch', 'faces')).filter((f) => f.endsWith('.png'));
+  t.equal(faces.length, 6, 'a face per issued card in DIR/faces');
+  const html = join(out, 'report.html');
+  t.equal((await cli(['report', join(out, 'batch'), '--html', html])).code, 0);
+  t.equal((readFileSync(html, 'utf8').match(/<img alt="face of [^"]+" src="data:image\/png;base64,/g) ?? []).length, 6, 'six thumbnails in the HTML report');
+  const audit = await cli(['audit', 'verify', join(out, 'batch', 'audit.log')]);
+  t.equal(audit.code, 0, audit.err);
 
   // The passphrase file: mode 600, its content never printed.
   const passFile = join(out, 'demo-passphrase');
