@@ -11,8 +11,11 @@ import { loadPcsc, waitForReader, type ReaderInfo } from '../../readers/index.js
 
 export const READER0 = 'Virtual PCD 00 00';
 export const READER1 = 'Virtual PCD 00 01';
-const SCRIPT = fileURLToPath(new URL('../../scripts/pcsc-stack.sh', import.meta.url));
-export const BIN = fileURLToPath(new URL('../../dist/bin/cardsmith.js', import.meta.url));
+// The repository root is two levels up from test/helpers/ and three from dist/test/helpers/
+// (bench/ imports this file from dist).
+const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../../' : '../../', import.meta.url));
+const SCRIPT = join(ROOT, 'scripts', 'pcsc-stack.sh');
+export const BIN = join(ROOT, 'dist', 'bin', 'cardsmith.js');
 
 /** false when pcscd + vpcd run (started by scripts/pcsc-stack.sh) and smartcard loads; else why not. */
 export async function stackSkipReason(): Promise<false | string> {
