@@ -1,9 +1,10 @@
 // Simulated cards by spec (sim:sscard?seed=…): creates the card, loads its image from a state
 // file when there is one, and saves it back. The only place readers/ reaches into simulator/
 // (beyond the SimulatedCard interface), and only through simulator/index.ts.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { SimulatedCard } from '../simulator/card.js';
-import { createGpCard, GpCard, gpCardImageJson } from '../simulator/gp/index.js';
+import { writeJsonAtomicSync } from '../simulator/core/json-file.js';
+import { createGpCard, GpCard, saveGpCardImage } from '../simulator/gp/index.js';
 import { createSsCard, loadCardImage, saveCardImage, SsCard } from '../simulator/index.js';
 import type { SimSpec } from './spec.js';
 import { ReaderSpecError } from './pcsc.js';
@@ -40,21 +41,9 @@ export const defaultSimCardFactory: SimCardFactory = {
     return createSsCard({ seed: spec.seed ?? 0, ...t0 });
   },
   async save(card, path) {
-    if (card instanceof GpCard) return writeAtomically(path, gpCardImageJson(card));
+    if (card instanceof GpCard) return writeJsonAtomicSync(path, saveGpCardImage(card));
     if (!(card instanceof SsCard)) throw new TypeError(`sim: cannot save a ${card.kind} card image`);
     saveCardImage(card, path);
   },
 };
 
-/** Temp file, fsync, rename: a crash leaves either the old image or the new one, never half. */
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
