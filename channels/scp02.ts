@@ -14,9 +14,9 @@
 //   AUTHENTICATE (as GlobalPlatformPro and kaoh/globalplatform do; no published vector exists).
 import { abytes, concat, constantTimeEqual, toHex, wipe } from '../bytes/index.js';
 import { blockCipher, mac9797, pad, retailMac } from '../crypto/index.js';
-import { apdu, type CommandApdu } from '../iso7816/index.js';
+import type { CommandApdu } from '../iso7816/index.js';
 import type { Transport } from '../readers/transport.js';
-import { AuthenticationError, CardCryptogramError, ResponseProtectionError, SecureChannelError } from './errors.js';
+import { ResponseProtectionError, SecureChannelError } from './errors.js';
 import type { InitializeUpdateResponse } from './initialize-update.js';
 import { checkStaticKeys, keySetKcvs, type StaticKeys } from './keys.js';
 import { BaseSecureChannel } from './secure-channel.js';
@@ -125,28 +125,13 @@ export class Scp02Channel extends BaseSecureChannel {
 
   /** Throws CardCryptogramError (and ends the session) unless the card proved it holds the same keys. */
   verifyCardCryptogram(): void {
-    if (!constantTimeEqual(this.#expected.card, this.#cardCryptogram)) {
-      const err = new CardCryptogramError('scp02', this.#cardCryptogram, this.#expected.card, this.#kcvs);
-      this.end('the card cryptogram did not match');
-      throw err;
-    }
+    this.checkCardCryptogram(this.#expected.card, this.#cardCryptogram, this.#kcvs);
   }
 
   /** Sends EXTERNAL AUTHENTICATE (C-MAC, zero ICV) with `level` in P1; the level applies from the next command. */
   async externalAuthenticate(level: number): Promise<void> {
     checkSecurityLevel('scp02', level);
-    this.level = C_MAC;
-    const command = this.wrap(apdu(0x84, 0x82, level, 0x00, this.#expected.host));
-    const response = await this.sendRaw(command);
-    const sw = (response[response.length - 2]! << 8) | response[response.length - 1]!;
-    if (sw !== 0x9000) {
-      this.end('EXTERNAL AUTHENTICATE was refused');
-      const what = sw === 0x6300 ? 'the card rejected the host cryptogram' : 'the card refused EXTERNAL AUTHENTICATE';
-      throw new AuthenticationError(
-        `scp02: ${what} (SW ${toHex(response.subarray(response.length - 2))}) — check the keys and the key version; do not retry: repeated failed authentications can lock the card`,
-        sw,
-      );
-    }
+    await this.sendExternalAuthenticate(level, this.#expected.host);
     // R-MAC chaining starts from the C-MAC of EXTERNAL AUTHENTICATE (GP 2.3.1 E.4.5).
     this.#lastRmac = this.#lastCmac ?? ZERO8;
     this.level = level;

@@ -14,9 +14,9 @@
 // (test/channels/scp03-transcripts.test.ts), including R-MAC + R-ENCRYPTION at level 33.
 import { abytes, concat, constantTimeEqual, toHex, uintBE, wipe } from '../bytes/index.js';
 import { aesCmac, blockCipher, pad, PaddingError, scp03Kdf, unpadMethod2 } from '../crypto/index.js';
-import { apdu, type CommandApdu } from '../iso7816/index.js';
+import type { CommandApdu } from '../iso7816/index.js';
 import type { Transport } from '../readers/transport.js';
-import { AuthenticationError, CardCryptogramError, ResponseProtectionError, SecureChannelError } from './errors.js';
+import { ResponseProtectionError, SecureChannelError } from './errors.js';
 import type { InitializeUpdateResponse } from './initialize-update.js';
 import { checkStaticKeys, keySetKcvs, type StaticKeys } from './keys.js';
 import { BaseSecureChannel } from './secure-channel.js';
@@ -116,11 +116,7 @@ export class Scp03Channel extends BaseSecureChannel {
   }
 
   verifyCardCryptogram(): void {
-    if (!constantTimeEqual(this.#expected.card, this.#cardCryptogram)) {
-      const err = new CardCryptogramError('scp03', this.#cardCryptogram, this.#expected.card, this.#kcvs);
-      this.end('the card cryptogram did not match');
-      throw err;
-    }
+    this.checkCardCryptogram(this.#expected.card, this.#cardCryptogram, this.#kcvs);
   }
 
   async externalAuthenticate(level: number): Promise<void> {
@@ -128,18 +124,7 @@ export class Scp03Channel extends BaseSecureChannel {
     const hex = toHex(Uint8Array.of(this.session.i));
     if (level & R_MAC && !this.#options.rmac) throw new SecureChannelError(`scp03: the card's i=${hex} has no R-MAC support; choose a security level without R-MAC`);
     if (level & R_ENCRYPTION && !this.#options.renc) throw new SecureChannelError(`scp03: the card's i=${hex} has no R-ENCRYPTION support; choose a security level without it`);
-    this.level = C_MAC;
-    const command = this.wrap(apdu(0x84, 0x82, level, 0x00, this.#expected.host));
-    const response = await this.sendRaw(command);
-    const sw = (response[response.length - 2]! << 8) | response[response.length - 1]!;
-    if (sw !== 0x9000) {
-      this.end('EXTERNAL AUTHENTICATE was refused');
-      const what = sw === 0x6300 ? 'the card rejected the host cryptogram' : 'the card refused EXTERNAL AUTHENTICATE';
-      throw new AuthenticationError(
-        `scp03: ${what} (SW ${toHex(response.subarray(response.length - 2))}) — check the keys and the key version; do not retry: repeated failed authentications can lock the card`,
-        sw,
-      );
-    }
+    await this.sendExternalAuthenticate(level, this.#expected.host);
     this.level = level;
     this.authenticated = true;
   }

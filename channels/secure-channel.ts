@@ -3,10 +3,11 @@
 // session, personalization scripts, `cardsmith apdu` — talks to a card the same way with or without
 // protection. Each protocol (scp02.ts, scp03.ts) only supplies wrap/unwrap and its own overhead.
 import { randomBytes } from 'node:crypto';
-import { abytes } from '../bytes/index.js';
-import { encodeCommand, parseCommand, type CommandApdu } from '../iso7816/index.js';
+import { abytes, constantTimeEqual, toHex } from '../bytes/index.js';
+import { apdu, encodeCommand, parseCommand, type CommandApdu } from '../iso7816/index.js';
 import { TransportClosedError, type Transport } from '../readers/transport.js';
-import { ResponseProtectionError, SecureChannelError } from './errors.js';
+import { AuthenticationError, CardCryptogramError, ResponseProtectionError, SecureChannelError } from './errors.js';
+import { C_MAC } from './security-level.js';
 import type { InitializeUpdateResponse } from './initialize-update.js';
 
 export type ChannelProtocol = 'scp02' | 'scp03';
@@ -69,7 +70,7 @@ export abstract class BaseSecureChannel implements SecureChannel {
   abstract readonly keyEncryption: 'des3-ecb-session-dek' | 'aes-cbc-static-dek';
   readonly transport: Transport;
   readonly session: SessionInfo;
-  protected level = 0x01;
+  protected level = C_MAC;
   protected authenticated = false;
   #ended: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -165,6 +166,33 @@ export abstract class BaseSecureChannel implements SecureChannel {
       this.requireActive();
       return this.transport.transmit(encodeCommand(command, { extended: false }));
     });
+  }
+
+  /** Throws CardCryptogramError (and ends the session) unless the card proved it holds the same keys. */
+  protected checkCardCryptogram(expected: Uint8Array, received: Uint8Array, kcvs: { enc: string; mac: string; dek: string }): void {
+    if (!constantTimeEqual(expected, received)) {
+      const err = new CardCryptogramError(this.protocol, received, expected, kcvs);
+      this.end('the card cryptogram did not match');
+      throw err;
+    }
+  }
+
+  /**
+   * Sends EXTERNAL AUTHENTICATE (C-MAC'd by the subclass's wrap) with `level` in P1 and the host
+   * cryptogram; the caller raises the level once this returns. Any SW but 9000 ends the session.
+   */
+  protected async sendExternalAuthenticate(level: number, hostCryptogram: Uint8Array): Promise<void> {
+    this.level = C_MAC; // EXTERNAL AUTHENTICATE itself is C-MAC only, whatever the requested level
+    const response = await this.sendRaw(this.wrap(apdu(0x84, 0x82, level, 0x00, hostCryptogram)));
+    const sw = (response[response.length - 2]! << 8) | response[response.length - 1]!;
+    if (sw !== 0x9000) {
+      this.end('EXTERNAL AUTHENTICATE was refused');
+      const what = sw === 0x6300 ? 'the card rejected the host cryptogram' : 'the card refused EXTERNAL AUTHENTICATE';
+      throw new AuthenticationError(
+        `${this.protocol}: ${what} (SW ${toHex(response.subarray(response.length - 2))}) — check the keys and the key version; do not retry: repeated failed authentications can lock the card`,
+        sw,
+      );
+    }
   }
 
   protected checkFits(wrapped: CommandApdu): CommandApdu {
