@@ -29,7 +29,7 @@ export interface GpCardImage {
   kdd: string;
   iin: string | null;
   cin: string | null;
-  random: { seed: string; counter: number };
+  random: { seed: string; position: number };
   keySets: { version: number; counter: number; keys: { id: number; alg: KeyAlg; value: string }[] }[];
   loadFiles: { aid: string; version: string | null; sd: string; modules: string[]; size: number; builtin: boolean }[];
   applications: { aid: string; loadFile: string; module: string; lifeCycle: number; privileges: string; sd: string }[];
@@ -69,7 +69,7 @@ export function toImage(s: PersistentState): GpCardImage {
     kdd: toHex(s.kdd),
     iin: s.iin ? toHex(s.iin) : null,
     cin: s.cin ? toHex(s.cin) : null,
-    random: { seed: s.rng.seed, counter: s.rng.counter },
+    random: { seed: s.rng.seedText, position: s.rng.position },
     keySets: s.keySets.map((set) => ({ version: set.version, counter: set.counter, keys: set.keys.map((k) => ({ id: k.id, alg: k.alg, value: toHex(k.value) })) })),
     loadFiles: s.registry.loadFiles.map((lf) => ({
       aid: toHex(lf.aid),
@@ -223,6 +223,6 @@ export function fromImage(input: GpCardImage | string): PersistentState {
     registry: { loadFiles, apps },
     storage,
     authFailures: int(o.authFailures, 'authFailures', 0, 2 ** 31),
-    rng: new SeededRandom(str(rnd.seed, 'random.seed'), int(rnd.counter, 'random.counter', 0, Number.MAX_SAFE_INTEGER)),
+    rng: new SeededRandom(str(rnd.seed, 'random.seed'), int(rnd.position, 'random.position', 0, Number.MAX_SAFE_INTEGER)),
   };
 }
