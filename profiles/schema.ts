@@ -280,6 +280,25 @@ export const PROFILE_SCHEMA = {
         interfaces: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: ['contact', 'contactless'] }, description: 'contact and/or contactless' },
         memory: { type: 'integer', minimum: 1024, maximum: 16777216, description: 'EEPROM bytes for files (sscard); the file tree must fit' },
         scp: { type: 'string', enum: ['scp02', 'scp03'], description: 'globalplatform: scp02 or scp03' },
+        protocols: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', enum: ['t0', 't1'] },
+          description: 'contact transmission protocols the card offers in its ATR (ISO/IEC 7816-3): t0 and/or t1; T=0 carries only short APDUs',
+        },
+        maxCommandData: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 65535,
+          description: 'most command data bytes (Nc) the card takes in one APDU; default 255 (short APDUs); 256-65535 = extended length (ISO/IEC 7816-4), e.g. the I/O buffer',
+        },
+        maxResponseLength: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 65536,
+          description: 'most response data bytes (Ne) the card returns to one APDU; default 256 (short APDUs); 257-65536 = extended length (ISO/IEC 7816-4)',
+        },
       },
     },
     keyAlgorithm: { ...(keyAlgorithm as object), description: 'algorithm of card keys that do not state their own: 3des, sm4 or aes' },
@@ -445,6 +464,11 @@ export const PROFILE_SCHEMA = {
       properties: {
         width: { type: 'number', exclusiveMinimum: 0, description: 'card width, mm (ID-1: 85.6)' },
         height: { type: 'number', exclusiveMinimum: 0, description: 'card height, mm (ID-1: 54)' },
+        fonts: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          description: 'TrueType/OpenType font files for the face text, searched first, per character (relative to this profile file; a collection member as file.ttc#PostScriptName); then CARDSMITH_FONTS, then the system fonts',
+        },
         front: { type: 'object', additionalProperties: facePlacement, propertyNames: { pattern: NAME } },
         back: { type: 'object', additionalProperties: facePlacement, propertyNames: { pattern: NAME } },
       },

@@ -12,6 +12,8 @@ import type { Expr } from './expr.js';
 
 export type Cos = 'sscard' | 'globalplatform';
 export type CardInterface = 'contact' | 'contactless';
+/** ISO/IEC 7816-3 transmission protocols of the contact interface. */
+export type ContactProtocol = 't0' | 't1';
 export type KeyAlg = 'des3' | 'sm4' | 'aes';
 
 export interface Profile {
@@ -25,6 +27,15 @@ export interface Profile {
   interfaces: CardInterface[];
   /** EEPROM bytes for files (sscard), when the profile states it; the file tree was checked to fit. */
   memory?: number | undefined;
+  /** Contact protocols the card offers (ISO/IEC 7816-3), when the profile states them. */
+  protocols?: ContactProtocol[] | undefined;
+  /**
+   * Most command data bytes (Nc) in one APDU: 255 (the default) keeps every command short; more
+   * lets prep write bigger chunks in extended-length APDUs (card.maxCommandData).
+   */
+  maxCommandData: number;
+  /** Most response data bytes (Ne) one APDU asks for: 256 by default (short), up to 65536 (card.maxResponseLength). */
+  maxResponseLength: number;
   /** Where it came from: the top file first, then every file it extends or includes. */
   files: string[];
   /** SHA-256 (hex) of the canonical JSON of the merged profile: same content ⇒ same hash, whatever the file layout. */
@@ -407,6 +418,8 @@ export interface FaceSpec {
   /** Card size in millimetres (ID-1: 85.6 × 54). */
   width: number;
   height: number;
+  /** Font files for the face text, absolute (`face.fonts`, resolved against the profile file naming them); searched first. */
+  fonts?: string[] | undefined;
   front: (FaceText | FacePhoto)[];
   back: (FaceText | FacePhoto)[];
 }

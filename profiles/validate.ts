@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve as resolvePath, dirname } from 'node:path';
 import { equal, fromHex, toHex } from '../bytes/index.js';
 import { DIVERSIFY_METHODS, type DiversifyMethod, type KeyType as GpKeyType } from '../crypto/diversify.js';
-import { buildTlv, encodeGbk, encodeTag, parseTlv } from '../iso7816/index.js';
+import { buildTlv, encodeGbk, encodeTag, MAX_EXTENDED_DATA, MAX_EXTENDED_LE, MAX_SHORT_DATA, MAX_SHORT_LE, parseTlv } from '../iso7816/index.js';
 import { ALLOWED_PADS, type Encoding } from './codec.js';
 import type { Diagnostic, Loc } from './errors.js';
 import { sortDiagnostics } from './errors.js';
@@ -23,6 +23,7 @@ import type {
   AccessSpec,
   AppletSpec,
   CardKeySpec,
+  ContactProtocol,
   DataElement,
   DerivationSpec,
   DfNode,
@@ -326,6 +327,8 @@ class Builder {
       this.error(this.keyLocOf(r, 'card'), 'missing-key', "card needs 'scp' for a globalplatform card", 'scp02 or scp03');
     }
 
+    const limits = this.readApduLimits(card);
+
     this.readParameters();
     this.readKeyStore();
     const transport = this.readTransport();
@@ -377,6 +380,9 @@ class Builder {
       cos: this.cos,
       interfaces: this.interfaces,
       memory: this.num(card, 'memory'),
+      protocols: limits.protocols,
+      maxCommandData: limits.maxCommandData,
+      maxResponseLength: limits.maxResponseLength,
       files: this.files,
       hash,
       parameters: Object.fromEntries(this.params),
@@ -393,6 +399,45 @@ class Builder {
       face,
       warnings: [],
     };
+  }
+
+  /**
+   * card.protocols, card.maxCommandData and card.maxResponseLength. The schema checks the ranges;
+   * here: extended lengths need a protocol that carries them on the interface prep writes
+   * scripts for (interfaces[0]): T=1 on contact (T=0 carries short APDUs only, ISO/IEC 7816-3
+   * §12.2), or contactless (ISO/IEC 14443-4).
+   */
+  readApduLimits(card: LMap | undefined): { protocols: ContactProtocol[] | undefined; maxCommandData: number; maxResponseLength: number } {
+    const int = (key: string, max: number, dflt: number): number => {
+      const v = this.num(card, key);
+      return v !== undefined && Number.isInteger(v) && v >= 1 && v <= max ? v : dflt;
+    };
+    const maxCommandData = int('maxCommandData', MAX_EXTENDED_DATA, MAX_SHORT_DATA);
+    const maxResponseLength = int('maxResponseLength', MAX_EXTENDED_LE, MAX_SHORT_LE);
+    const ps = this.get(card, 'protocols');
+    const protocols =
+      ps?.kind === 'seq' ? ps.items.flatMap((i): ContactProtocol[] => (i.kind === 'scalar' && (i.value === 't0' || i.value === 't1') ? [i.value] : [])) : undefined;
+    const extendedKey = maxCommandData > MAX_SHORT_DATA ? 'maxCommandData' : maxResponseLength > MAX_SHORT_LE ? 'maxResponseLength' : undefined;
+    if (extendedKey) {
+      const value = extendedKey === 'maxCommandData' ? maxCommandData : maxResponseLength;
+      const short = extendedKey === 'maxCommandData' ? MAX_SHORT_DATA : MAX_SHORT_LE;
+      if (this.cos === 'globalplatform') {
+        this.warn(
+          this.locOf(card, extendedKey),
+          'apdu-length',
+          `card.${extendedKey} ${value} has no effect on a globalplatform card: every personalization command goes through the secure channel, which cardsmith sends as short APDUs`,
+          `leave ${extendedKey} out (default ${short})`,
+        );
+      } else if (this.interfaces[0] === 'contact' && protocols !== undefined && !protocols.includes('t1')) {
+        this.error(
+          this.locOf(card, extendedKey),
+          'apdu-length',
+          `card.${extendedKey} ${value} needs extended-length APDUs, but the contact interface (the first in card.interfaces, the one scripts are written for) offers only T=0, which carries short APDUs (Nc ≤ ${MAX_SHORT_DATA}, Ne ≤ ${MAX_SHORT_LE})`,
+          `lower ${extendedKey} to ${short} or less, add t1 to card.protocols if the card offers it, or list contactless first in card.interfaces`,
+        );
+      }
+    }
+    return { protocols, maxCommandData, maxResponseLength };
   }
 
   readParameters(): void {
@@ -1515,7 +1560,20 @@ class Builder {
       }
       return out;
     };
-    return { width, height, front: side('front'), back: side('back') };
+    // Font files: relative to the profile file that names them (like CAP files); a missing one is a
+    // warning, not an error: the renderer goes on with CARDSMITH_FONTS and the system fonts.
+    const fonts: string[] = [];
+    const fontList = this.get(face, 'fonts');
+    for (const [i, item] of (fontList?.kind === 'seq' ? fontList.items : []).entries()) {
+      if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value === '') continue;
+      const loc = item.loc;
+      const hash = item.value.lastIndexOf('#');
+      const member = hash > 0 && !/[\\/]/.test(item.value.slice(hash + 1)) ? item.value.slice(hash) : '';
+      const file = resolvePath(dirname(this.absOf(loc.file)), member ? item.value.slice(0, hash) : item.value);
+      if (!existsSync(file)) this.warn(loc, 'font-missing', `face.fonts[${i}]: font file '${item.value}' does not exist here`, 'the path is relative to the profile file that names it; faces use the next font that has each character');
+      fonts.push(file + member);
+    }
+    return { width, height, ...(fonts.length ? { fonts } : {}), front: side('front'), back: side('back') };
   }
 
   checkUnused(): void {

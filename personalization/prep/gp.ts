@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { concat, fromHex, toHex } from '../../bytes/index.js';
 import { installCommand, installForLoadCommand, installForPersonalizationCommand, loadCommands, loadStream } from '../../globalplatform/commands.js';
 import { parseCap } from '../../globalplatform/session.js';
-import { buildTlv, encodeCommand, findTlv, parseTlv } from '../../iso7816/index.js';
+import { buildTlv, encodeCommand, findTlv, MAX_SHORT_DATA, MAX_SHORT_LE, parseTlv } from '../../iso7816/index.js';
 import { encodeField, type CardEvaluator, type FieldValue } from '../../profiles/index.js';
 import type { AppletSpec, DgiSpec, Profile } from '../../profiles/types.js';
 import type { Sealed, SealedKey, Step } from '../script.js';
@@ -23,16 +23,25 @@ export interface GpInputs {
 }
 
 /**
- * LOAD block size: SCP03 at level 03 pads the data to 16 bytes (at least one byte of padding) and
- * adds an 8-byte C-MAC, so 239 plain bytes are the most a short APDU carries.
+ * LOAD block size: the most plain bytes that still fit `limit` data bytes once the channel at
+ * level 03 has padded them (ISO 9797-1 method 2: at least one byte, to the cipher block: 16 for
+ * SCP03, 8 for SCP02) and added the 8-byte C-MAC. A short APDU (255) carries 239. The limit is
+ * card.maxCommandData, but never above 255: cardsmith's secure channels (channels/) send short
+ * APDUs only, so a card that takes extended lengths still gets short LOADs here.
  */
-const LOAD_BLOCK = 239;
+export function loadBlockSize(limit: number, scp: 'scp02' | 'scp03'): number {
+  const block = scp === 'scp02' ? 8 : 16;
+  const fits = Math.min(limit, MAX_SHORT_DATA);
+  return Math.floor((fits - 8) / block) * block - 1;
+}
 
 const capCache = new Map<string, string[]>();
 
 /** The INSTALL [for load] + LOAD commands of a CAP, computed once per batch (same for every card). */
-function loadSteps(aid: Uint8Array, cap: string): string[] {
-  const hit = capCache.get(cap);
+function loadSteps(aid: Uint8Array, cap: string, blockSize: number): string[] {
+  if (blockSize < 1) throw new PrepError(`${cap}: card.maxCommandData is too small for a LOAD block after the secure channel's padding and C-MAC`);
+  const key = `${blockSize}:${cap}`;
+  const hit = capCache.get(key);
   if (hit) return hit;
   let bytes: Uint8Array;
   try {
@@ -42,8 +51,8 @@ function loadSteps(aid: Uint8Array, cap: string): string[] {
   }
   const parsed = parseCap(bytes, cap);
   if (toHex(parsed.packageAid) !== toHex(aid)) throw new PrepError(`${cap}: package AID ${toHex(parsed.packageAid)} is not the profile's ${toHex(aid)}`);
-  const cmds = [installForLoadCommand({ loadFileAid: aid }), ...loadCommands(loadStream(parsed.loadFileDataBlock()), LOAD_BLOCK)].map((c) => toHex(encodeCommand(c)));
-  capCache.set(cap, cmds);
+  const cmds = [installForLoadCommand({ loadFileAid: aid }), ...loadCommands(loadStream(parsed.loadFileDataBlock()), blockSize)].map((c) => toHex(encodeCommand(c)));
+  capCache.set(key, cmds);
   return cmds;
 }
 
@@ -90,8 +99,9 @@ export async function gpScript(inp: GpInputs): Promise<{ steps: Step[]; verify: 
     sdAid: toHex(gp.isdAid),
     note: 'ISD, transport key set',
   });
+  const blockSize = loadBlockSize(profile.maxCommandData, gp.scp);
   for (const lf of gp.loadFiles) {
-    for (const a of loadSteps(lf.aid, lf.cap)) steps.push({ op: 'apdu', apdu: a, note: `load ${lf.name}` });
+    for (const a of loadSteps(lf.aid, lf.cap, blockSize)) steps.push({ op: 'apdu', apdu: a, note: `load ${lf.name}` });
   }
   for (const app of gp.applets) {
     const lf = gp.loadFiles.find((l) => l.name === app.loadFile);
@@ -133,15 +143,15 @@ async function personalizeApplet(app: AppletSpec, inp: GpInputs, steps: Step[], 
   steps.push({ op: 'store-data', dgis, note: `personalize ${app.name}` });
   // Read back what the CPS applet answers (docs/simulator-gp.md): the FCI from DGI 9102, records
   // from DGIs 0101–1EFF, other public DGIs by GET DATA.
-  const select = toHex(concat(Uint8Array.of(0x00, 0xa4, 0x04, 0x00, app.aid.length), app.aid, Uint8Array.of(0x00)));
+  const select = toHex(encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: app.aid, le: MAX_SHORT_LE }));
   const fci = plain.get(0x9102);
   verify.push({ op: 'check', apdu: select, ...(fci && fci[0] === 0xa5 ? { expect: toHex(buildTlv(0x6f, [buildTlv(0x84, app.aid), fci])) } : {}), what: `select ${app.name}` });
   for (const [dgi, data] of plain) {
     const sfi = dgi >> 8;
     const rec = dgi & 0xff;
-    if (sfi >= 1 && sfi <= 30 && rec >= 1) verify.push({ op: 'check', apdu: toHex(Uint8Array.of(0x00, 0xb2, rec, (sfi << 3) | 4, 0x00)), expect: toHex(data), what: `record ${rec} of SFI ${sfi}` });
+    if (sfi >= 1 && sfi <= 30 && rec >= 1) verify.push({ op: 'check', apdu: toHex(encodeCommand({ cla: 0x00, ins: 0xb2, p1: rec, p2: (sfi << 3) | 4, data: new Uint8Array(0), le: MAX_SHORT_LE })), expect: toHex(data), what: `record ${rec} of SFI ${sfi}` });
     // GET DATA of other public DGIs: the simulator's CPS applet answers 6A88 for DGI 9000 (KCVs),
     // so they are not checked here (reported as open in docs/prep.md).
-    else if (false as boolean) verify.push({ op: 'check', apdu: toHex(Uint8Array.of(0x80, 0xca, dgi >> 8, dgi & 0xff, 0x00)), expect: toHex(concat(Uint8Array.of(dgi >> 8, dgi & 0xff, data.length), data)), what: `GET DATA ${toHex(Uint8Array.of(dgi >> 8, dgi & 0xff))}` });
+    else if (false as boolean) verify.push({ op: 'check', apdu: toHex(encodeCommand({ cla: 0x80, ins: 0xca, p1: dgi >> 8, p2: dgi & 0xff, data: new Uint8Array(0), le: MAX_SHORT_LE })), expect: toHex(concat(Uint8Array.of(dgi >> 8, dgi & 0xff, data.length), data)), what: `GET DATA ${toHex(Uint8Array.of(dgi >> 8, dgi & 0xff))}` });
   }
 }

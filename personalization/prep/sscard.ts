@@ -5,6 +5,7 @@
 // which replace the transport key, are written last, just before END OF PERSONALIZATION.
 import { concat, toHex, uintBE } from '../../bytes/index.js';
 import { buildTlv, encodeBcd, encodeTlvRecordSafe } from './tlv.js';
+import { encodeCommand, MAX_SHORT_DATA, MAX_SHORT_LE } from '../../iso7816/index.js';
 import { elementRecord, encodeParts, type CardEvaluator, type FieldValue } from '../../profiles/index.js';
 import type { AccessSpec, CardKeySpec, DataElement, DfNode, EfNode, PinSpec, Profile } from '../../profiles/types.js';
 import type { CheckStep, RunPart, Sealed, SealedKey, Step } from '../script.js';
@@ -40,9 +41,9 @@ const KEY_TYPE: Record<string, number> = {
 };
 const PIN_TYPE = 0x0a;
 const ALG = { des3: 0x01, sm4: 0x02, aes: 0x00 } as const;
-/** Short APDUs only: they work on T=0 and T=1 and under MAC protection alike. */
-const CHUNK = 255;
-const READ_CHUNK = 256;
+/** READ/UPDATE BINARY without an SFI: P1-P2 is a 15-bit offset (ISO/IEC 7816-4, P1 b8 = 0). */
+const MAX_BINARY_OFFSET = 0x7fff;
+const EMPTY = new Uint8Array(0);
 
 export function accessByte(a: AccessSpec): number {
   switch (a.kind) {
@@ -62,11 +63,23 @@ export function accessByte(a: AccessSpec): number {
 const h = toHex;
 const fid2 = (fid: number) => uintBE(fid, 2);
 
-function apdu(cla: number, ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): string {
-  const parts: Uint8Array[] = [Uint8Array.of(cla, ins, p1, p2)];
-  if (data && data.length > 0) parts.push(Uint8Array.of(data.length), data);
-  if (le !== undefined) parts.push(Uint8Array.of(le & 0xff));
-  return h(concat(...parts));
+/**
+ * A command APDU in hex, encoded by iso7816: Lc/Le short while they fit (Le 256 → 00), extended
+ * (00 hh ll / hh ll) beyond. `le` is Ne, the number of bytes wanted (1..65536).
+ */
+function apdu(cla: number, ins: number, p1: number, p2: number, data: Uint8Array = EMPTY, le?: number): string {
+  return h(encodeCommand({ cla, ins, p1, p2, data, le }));
+}
+
+const SELECT_MF = apdu(0x00, 0xa4, 0x00, 0x0c, Uint8Array.of(0x3f, 0x00));
+const END_OF_PERSONALIZATION = apdu(0x80, 0xea, 0x00, 0x00);
+
+/** P1-P2 of READ/UPDATE BINARY at `offset` (no SFI). */
+function binaryOffset(offset: number, what: string): [number, number] {
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_BINARY_OFFSET) {
+    throw new PrepError(`${what}: offset ${offset} does not fit the 15 bits of P1-P2 (0..${MAX_BINARY_OFFSET})`);
+  }
+  return [offset >> 8, offset & 0xff];
 }
 
 export function fcpDf(df: DfNode): Uint8Array {
@@ -92,7 +105,7 @@ export function fcpEf(ef: EfNode): Uint8Array {
 /** SELECT of a DF without answer: by AID when it has one, else by path from the MF. */
 function selectDf(df: DfNode, pathFids: number[]): Step {
   if (df.aid !== undefined) return { op: 'apdu', apdu: apdu(0x00, 0xa4, 0x04, 0x0c, df.aid), note: `select ${df.name || 'MF'}` };
-  if (pathFids.length === 0) return { op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' };
+  if (pathFids.length === 0) return { op: 'apdu', apdu: SELECT_MF, note: 'select MF' };
   return { op: 'apdu', apdu: apdu(0x00, 0xa4, 0x08, 0x0c, concat(...pathFids.map(fid2))), note: `select ${df.path}` };
 }
 
@@ -115,8 +128,12 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
   if (!mf) throw new PrepError(`profile ${profile.name}: no file tree`);
   const steps: Step[] = [];
   const verify: Step[] = [];
+  // The largest writes and reads the card takes (card.maxCommandData / maxResponseLength):
+  // 255 / 256 keep every APDU short; more makes prep use extended-length APDUs (fewer of them).
+  const writeChunk = profile.maxCommandData;
+  const readChunk = profile.maxResponseLength;
   const openMf = (): void => {
-    steps.push({ op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' });
+    steps.push({ op: 'apdu', apdu: SELECT_MF, note: 'select MF' });
     steps.push({ op: 'open', protocol: 'ssc-ext-auth', keyId: 0x00, key: inp.transport, challengeLength: 8, note: 'transport key: personalization authority' });
   };
 
@@ -147,14 +164,16 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
       const off = el.offset ?? 0;
       const write: Step[] = [];
       const check: CheckStep[] = [];
-      for (let i = 0; i < bytes.length; i += CHUNK) {
+      for (let i = 0; i < bytes.length; i += writeChunk) {
         const o = off + i;
-        write.push({ op: 'apdu', apdu: apdu(0x00, 0xd6, o >> 8, o & 0xff, bytes.subarray(i, i + CHUNK)), note: `${what} @${o}` });
+        const [p1, p2] = binaryOffset(o, what);
+        write.push({ op: 'apdu', apdu: apdu(0x00, 0xd6, p1, p2, bytes.subarray(i, i + writeChunk)), note: `${what} @${o}` });
       }
-      for (let i = 0; i < bytes.length; i += READ_CHUNK) {
+      for (let i = 0; i < bytes.length; i += readChunk) {
         const o = off + i;
-        const part = bytes.subarray(i, i + READ_CHUNK);
-        check.push({ op: 'check', apdu: apdu(0x00, 0xb0, o >> 8, o & 0xff, undefined, part.length), expect: h(part), what: `${what} @${o}` });
+        const [p1, p2] = binaryOffset(o, what);
+        const part = bytes.subarray(i, i + readChunk);
+        check.push({ op: 'check', apdu: apdu(0x00, 0xb0, p1, p2, undefined, part.length), expect: h(part), what: `${what} @${o}` });
       }
       return { write, check };
     }
@@ -167,7 +186,7 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
       if (rec === undefined) return { write: [], check: [] };
       return {
         write: [{ op: 'apdu', apdu: apdu(0x00, 0xe2, 0x00, p2, rec), note: `append ${what}` }],
-        check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, 0), expect: h(rec), what }],
+        check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, MAX_SHORT_LE), expect: h(rec), what }],
       };
     }
     const data: RunPart[] = [];
@@ -190,7 +209,7 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
     const head = el.tag !== undefined ? [{ hex: h(Uint8Array.of(el.tag, length)) }] : [];
     return {
       write: [{ op: 'run-apdu', header: h(Uint8Array.of(0x00, 0xe2, 0x00, p2)), data: [...head, ...data], note: `append ${what} (completed at run time)` }],
-      check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, 0), what: `${what} present` }],
+      check: [{ op: 'check', apdu: apdu(0x00, 0xb2, p1, readP2, undefined, MAX_SHORT_LE), what: `${what} present` }],
     };
   };
 
@@ -215,8 +234,19 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
     }
     // Key pairs generated in this DF: the card makes the pair, the CA certifies it at run time.
     for (const kp of profile.pki?.keyPairs.filter((k) => k.df === df.path) ?? []) {
-      const gen = concat(Uint8Array.of(0x80, 0x40, 0x00, 0x00, 0x08, 0xc0, 0x02), fid2(kp.publicKey.fid), Uint8Array.of(0xc2, 0x02), fid2(kp.privateKey.fid), Uint8Array.of(0x00));
-      steps.push({ op: 'keygen-cert', generate: h(gen), certificateFile: h(fid2(kp.certificate.fid)), subject: inp.subject, ca: { label: profile.pki!.ca.label, version: inp.run.versionOf(profile.pki!.ca.label) }, chunk: CHUNK, note: `key pair ${kp.name}` });
+      const gen = apdu(0x80, 0x40, 0x00, 0x00, concat(buildTlv(0xc0, fid2(kp.publicKey.fid)), buildTlv(0xc2, fid2(kp.privateKey.fid))), MAX_SHORT_LE);
+      steps.push({
+        op: 'keygen-cert',
+        generate: gen,
+        certificateFile: h(fid2(kp.certificate.fid)),
+        subject: inp.subject,
+        ca: { label: profile.pki!.ca.label, version: inp.run.versionOf(profile.pki!.ca.label) },
+        chunk: writeChunk,
+        // Left out with the default limits, so that their scripts stay as before (the runner
+        // then reads back in `chunk`-byte pieces).
+        ...(writeChunk !== MAX_SHORT_DATA || readChunk !== MAX_SHORT_LE ? { readChunk } : {}),
+        note: `key pair ${kp.name}`,
+      });
       items.push(selectEfFid(kp.publicKey.fid, kp.publicKey.name), { op: 'check', apdu: apdu(0x00, 0xb0, 0, 0, undefined, 65), what: `${kp.name} public key present` });
       items.push(selectEfFid(kp.certificate.fid, kp.certificate.name), { op: 'check', apdu: apdu(0x00, 0xb0, 0, 0, undefined, 4), what: `${kp.name} certificate present` });
     }
@@ -224,7 +254,7 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
     const pinItems: Step[] = [];
     for (const p of df.pins) {
       const ref = 0x80 | p.id;
-      pinItems.push({ op: 'check', apdu: h(Uint8Array.of(0x00, 0x20, 0x00, ref)), sw: [`63C${p.tries.toString(16).toUpperCase()}`], what: `${p.name} tries` });
+      pinItems.push({ op: 'check', apdu: apdu(0x00, 0x20, 0x00, ref), sw: [`63C${p.tries.toString(16).toUpperCase()}`], what: `${p.name} tries` });
       pinItems.push({ op: 'sealed-apdu', header: h(Uint8Array.of(0x00, 0x20, 0x00, ref)), data: await inp.seal(pinBcd(inp.pins.get(p.name)!)), note: `verify ${p.name}` });
     }
     if (pinItems.length > 0 || items.length > 0) checks.push({ df, path, items: [...pinItems, ...items] });
@@ -257,11 +287,11 @@ export async function ssCardScript(inp: SsCardInputs): Promise<{ steps: Step[]; 
   openMf();
   for (const k of mf.keys) await writeKey(k);
   for (const p of mf.pins) await writePin(p);
-  steps.push({ op: 'apdu', apdu: '80EA0000', note: 'end of personalization' });
+  steps.push({ op: 'apdu', apdu: END_OF_PERSONALIZATION, note: 'end of personalization' });
 
   for (const c of checks) verify.push(selectDf(c.df, c.path), ...c.items);
-  verify.push({ op: 'apdu', apdu: '00A4000C023F00', note: 'select MF' });
-  verify.push({ op: 'check', apdu: '80EA0000', sw: ['6985'], what: 'life cycle: personalized' });
+  verify.push({ op: 'apdu', apdu: SELECT_MF, note: 'select MF' });
+  verify.push({ op: 'check', apdu: END_OF_PERSONALIZATION, sw: ['6985'], what: 'life cycle: personalized' });
   void pinChecks;
   return { steps, verify };
 }

@@ -17,7 +17,8 @@
 //   store-data   GP STORE DATA, one command per DGI block, sensitive DGIs (8000–8FFF) encrypted
 //                under the session DEK
 //   keygen-cert  the generate command → 04 ‖ X ‖ Y; the CA issues the certificate; SELECT the EF,
-//                UPDATE BINARY in chunks, READ BINARY it back
+//                UPDATE BINARY in `chunk`-byte pieces, READ BINARY it back in `readChunk`-byte
+//                pieces (extended Lc/Le when a piece needs them)
 //   check        the command; the SW and (when given) the response data must match
 //   run-apdu     header ‖ Lc ‖ data [‖ Le], data completed now from RunParts: constant bytes, slices
 //                of card facts (atr: the transport's ATR; chipId: the last 8 historical bytes of
@@ -38,7 +39,7 @@ import {
 } from '../../channels/index.js';
 import { blockCipher, kcv, pad, pbocIv, pbocMac, type BlockAlg } from '../../crypto/index.js';
 import { putKeyCommand, STORE_DATA, storeDataCommand, type PutKeyComponent } from '../../globalplatform/index.js';
-import { encodeCommand, encodeDgi, isSensitiveDgi, swMeaning, type CommandApdu } from '../../iso7816/index.js';
+import { encodeCommand, encodeDgi, isSensitiveDgi, MAX_EXTENDED_DATA, MAX_EXTENDED_LE, MAX_SHORT_LE, swMeaning, type CommandApdu } from '../../iso7816/index.js';
 import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { atrHistoricalBytes } from '../../readers/stations/mover.js';
@@ -218,6 +219,16 @@ function shortApdu(ctx: Ctx, h: Uint8Array, data: Uint8Array, le?: number): Uint
   if (data.length) parts.push(Uint8Array.of(data.length), data);
   if (le !== undefined) parts.push(Uint8Array.of(le & 0xff));
   return concat(...parts);
+}
+
+/** READ/UPDATE BINARY without an SFI: P1-P2 is a 15-bit offset (ISO/IEC 7816-4, P1 b8 = 0). */
+const MAX_BINARY_OFFSET = 0x7fff;
+
+/** A keygen-cert chunk size from the script: an integer 1..max, or `dflt` when absent. */
+function chunkSize(ctx: Ctx, value: number | undefined, dflt: number, max: number, what: string): number {
+  if (value === undefined) return dflt;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw fail(ctx, `bad script: ${what} ${String(value)} is not 1..${max}`, { cardFault: false });
+  return value;
 }
 
 async function getChallenge(ctx: Ctx, n: number): Promise<Uint8Array> {
@@ -547,17 +558,21 @@ async function runStep(ctx: Ctx): Promise<void> {
         throw fail(ctx, `the CA did not issue a certificate: ${(e as Error).message}`, { cause: e, cardFault: false });
       }
       const fid = hex(ctx, s.certificateFile, 'certificateFile');
-      await expectSw(ctx, concat(Uint8Array.of(0x00, 0xa4, 0x02, 0x0c, 0x02), fid), ['9000'], `SELECT of the certificate EF ${s.certificateFile} refused`);
-      const chunk = s.chunk ?? 200;
+      // Every command through iso7816's encoder: Lc/Le short while they fit, extended beyond
+      // (a chunk above 255 / 256 bytes), as the script's chunk sizes ask.
+      const chunk = chunkSize(ctx, s.chunk, 200, MAX_EXTENDED_DATA, 'chunk');
+      const readChunk = chunkSize(ctx, s.readChunk, Math.min(chunk, MAX_SHORT_LE), MAX_EXTENDED_LE, 'readChunk');
+      if (der.length > MAX_BINARY_OFFSET + 1) throw fail(ctx, `the certificate is ${der.length} bytes; UPDATE BINARY offsets (15 bits) reach ${MAX_BINARY_OFFSET + 1}`, { cardFault: false });
+      await expectSw(ctx, encodeCommand({ cla: 0x00, ins: 0xa4, p1: 0x02, p2: 0x0c, data: fid }), ['9000'], `SELECT of the certificate EF ${s.certificateFile} refused`);
       for (let off = 0; off < der.length; off += chunk) {
         const part = der.subarray(off, off + chunk);
-        await expectSw(ctx, concat(Uint8Array.of(0x00, 0xd6, (off >> 8) & 0x7f, off & 0xff, part.length), part), ['9000'], `UPDATE BINARY of the certificate at offset ${off} refused`);
+        await expectSw(ctx, encodeCommand({ cla: 0x00, ins: 0xd6, p1: off >> 8, p2: off & 0xff, data: part }), ['9000'], `UPDATE BINARY of the certificate at offset ${off} refused`);
       }
       // Read back what was written.
       const back: Uint8Array[] = [];
-      for (let off = 0; off < der.length; off += chunk) {
-        const n = Math.min(chunk, der.length - off);
-        back.push(await expectSw(ctx, Uint8Array.of(0x00, 0xb0, (off >> 8) & 0x7f, off & 0xff, n), ['9000'], 'READ BINARY of the certificate refused'));
+      for (let off = 0; off < der.length; off += readChunk) {
+        const n = Math.min(readChunk, der.length - off);
+        back.push(await expectSw(ctx, encodeCommand({ cla: 0x00, ins: 0xb0, p1: off >> 8, p2: off & 0xff, data: new Uint8Array(0), le: n }), ['9000'], 'READ BINARY of the certificate refused'));
       }
       if (!equal(concat(...back), der)) throw fail(ctx, 'the certificate read back differs from the one written');
       ctx.result.certificates.push(serial);
