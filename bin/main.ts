@@ -17,6 +17,7 @@ import { demoCommand } from './commands/demo.js';
 import { verifyCommand } from './commands/verify.js';
 import { scriptCommand } from './commands/script.js';
 import { auditCommand } from './commands/audit.js';
+import { serialsCommand } from './commands/serials.js';
 import type { Ctx } from './context.js';
 import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -47,6 +48,7 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
     .command(verifyCommand(ctx))
     .command(scriptCommand(ctx))
     .command(auditCommand(ctx))
+    .command(serialsCommand(ctx))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)
@@ -61,7 +63,10 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
       throw err ?? new UsageError(msg);
     });
   try {
-    await parser.parseAsync();
+    // Help and version text go through io like every other output (tests capture it in-process).
+    await parser.parseAsync(argv, {}, (_err, _parsed, output) => {
+      if (output) io.out(output);
+    });
   } catch (e) {
     if (io.env.CARDSMITH_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
     io.err(`cardsmith: ${messageFor(e)}`);

@@ -123,7 +123,10 @@ export interface StoreDataStep {
 
 /**
  * On-card key generation, then the card CA issues a certificate for the returned public key,
- * written back with UPDATE BINARY in chunks.
+ * written back with UPDATE BINARY in chunks and read back with READ BINARY. The runner encodes
+ * both with iso7816's encoder: a chunk above 255 (write) or 256 (read) bytes goes out as an
+ * extended-length APDU, so prep sets them only as large as the card takes (card.maxCommandData,
+ * card.maxResponseLength).
  */
 export interface KeygenCertStep {
   op: 'keygen-cert';
@@ -134,8 +137,10 @@ export interface KeygenCertStep {
   /** Subject fields, e.g. { CN: "张三", serialNumber: "…" } (personal data, not secret). */
   subject: Record<string, string>;
   ca: KeyRefSpec;
-  /** Bytes per UPDATE BINARY. */
+  /** Bytes per UPDATE BINARY (default 200). */
   chunk?: number;
+  /** Bytes per READ BINARY of the read-back (default: `chunk`, at most 256). */
+  readChunk?: number;
   note?: string;
 }
 
@@ -235,6 +240,8 @@ export interface BatchManifest {
   keys: (KeyRefSpec & { alg: string; kcv: string })[];
   seed: number;
   createdAt: string;
+  /** The first value of every serial counter in this batch (card i gets first + i − 1), and the registry they came from, if any. */
+  serials?: { first: Record<string, number>; registry?: string };
 }
 
 /** Thrown when a script or manifest line is not what this version of cardsmith writes. */

@@ -4,6 +4,8 @@
 import type { CommandModule } from 'yargs';
 import { BatchError, formatReject } from '../../personalization/batch/errors.js';
 import { prepBatch, PrepError, type PrepProgress } from '../../personalization/prep/index.js';
+import type { BatchManifest } from '../../personalization/script.js';
+import { SerialRegistry, SerialRegistryError } from '../../personalization/serials/registry.js';
 import { loadProfile, ProfileError } from '../../profiles/index.js';
 import type { Ctx } from '../context.js';
 import { OperationFailed, UsageError } from '../errors.js';
@@ -17,6 +19,7 @@ interface PrepArgs extends StoreArgs {
   skipInvalid: boolean;
   sealKey: string;
   createdAt?: string;
+  serials?: string;
 }
 
 export function prepCommand(ctx: Ctx): CommandModule {
@@ -33,9 +36,11 @@ export function prepCommand(ctx: Ctx): CommandModule {
           'skip-invalid': { type: 'boolean', default: false, describe: 'prepare the valid records and write the others to rejects.csv' },
           'seal-key': { type: 'string', default: 'batch-transport', requiresArg: true, describe: 'label of the batch transport (seal) key in the key store' },
           'created-at': { type: 'string', requiresArg: true, describe: 'timestamp written to the manifest (ISO 8601; default now)' },
+          serials: { type: 'string', requiresArg: true, describe: 'serial registry (SQLite, created if missing): card numbers continue from the last batch of the profile, never repeat' },
           ...storeOptions,
         })
         .example('CARDSMITH_KEYSTORE_PASS=… $0 prep --profile builtin:sscard-gen3 --input batch.csv --keystore keys.store --out batch-001', 'one script per record in batch-001/cards.jsonl')
+        .example('$0 prep --profile builtin:sscard-gen3 --input batch-002.csv --keystore keys.store --serials serials.sqlite --out batch-002', 'card numbers continue where the last batch of the product stopped (cardsmith serials show serials.sqlite)')
         .example('$0 prep --profile builtin:gp-cps --input cards.jsonl --keystore keys.store --out b2 --skip-invalid --json', 'prepare the good records, list the others in b2/rejects.csv; one JSON summary')
         .epilogue('The key store passphrase comes from CARDSMITH_KEYSTORE_PASS, --pass-file or a prompt. Progress goes to stderr (JSON lines when stderr is not a terminal). Exit codes: 0 written, 1 failed, 2 invalid profile or batch.'),
     handler: async (argv) => {
@@ -57,6 +62,13 @@ export function prepCommand(ctx: Ctx): CommandModule {
         if (ctx.io.interactive) process.stderr.write(`\rprep: ${p.records} records, ${p.cards} cards, ${p.rejected} rejected, ${rate} cards/s `);
         else ctx.io.err(JSON.stringify({ event: 'progress', ...p, cardsPerSecond: rate }));
       };
+      let registry: SerialRegistry | undefined;
+      try {
+        registry = a.serials === undefined ? undefined : SerialRegistry.open(a.serials);
+      } catch (e) {
+        if (e instanceof SerialRegistryError) throw new UsageError(e.message);
+        throw e;
+      }
       const result = await withStore(ctx, a, true, async (store) => {
         try {
           return await prepBatch({
@@ -69,14 +81,16 @@ export function prepCommand(ctx: Ctx): CommandModule {
             skipInvalid: a.skipInvalid,
             sealKey: a.sealKey,
             ...(a.createdAt ? { createdAt: a.createdAt } : {}),
+            ...(registry ? { serials: registry } : {}),
             onProgress,
           });
         } catch (e) {
+          if (e instanceof SerialRegistryError) throw new OperationFailed(e.message);
           if (e instanceof BatchError) throw new UsageError(e.message);
           if (e instanceof PrepError) throw e.exitCode === 2 ? new UsageError(e.message) : new OperationFailed(e.message);
           throw e;
         }
-      });
+      }).finally(() => registry?.close());
       if (ctx.io.interactive) process.stderr.write('\n');
       if (!result.ok) {
         if (a.json) ctx.io.out(JSON.stringify({ ok: false, rejected: result.rejects.length, rejects: result.rejects, rejectsFile: result.rejectsFile }));
@@ -84,8 +98,15 @@ export function prepCommand(ctx: Ctx): CommandModule {
         throw new UsageError(`${a.input}: ${result.rejects.length} problem${result.rejects.length === 1 ? '' : 's'}; nothing prepared (--skip-invalid prepares the valid records)`);
       }
       const m = result.manifest!;
-      if (a.json) ctx.io.out(JSON.stringify({ ok: true, out: a.out, cards: m.cards, records: m.input.records, rejected: m.input.rejected, ...(result.rejectsFile ? { rejectsFile: result.rejectsFile } : {}) }));
-      else ctx.io.out(`${a.out}: ${m.cards} card scripts from ${m.input.records} records${m.input.rejected ? `, ${m.input.rejected} rejected (${result.rejectsFile})` : ''}; profile ${m.profile.name}, sealed under ${m.transportKey.label} v${m.transportKey.version} (KCV ${m.transportKey.kcv})`);
+      if (a.json) ctx.io.out(JSON.stringify({ ok: true, out: a.out, cards: m.cards, records: m.input.records, rejected: m.input.rejected, serials: m.serials, ...(result.rejectsFile ? { rejectsFile: result.rejectsFile } : {}) }));
+      else ctx.io.out(`${a.out}: ${m.cards} card scripts from ${m.input.records} records${m.input.rejected ? `, ${m.input.rejected} rejected (${result.rejectsFile})` : ''}; profile ${m.profile.name}, sealed under ${m.transportKey.label} v${m.transportKey.version} (KCV ${m.transportKey.kcv})${serialRange(m)}`);
     },
   };
+}
+
+/** `; card serials 25..48 (from serials.sqlite)` when the batch has cards. */
+function serialRange(m: BatchManifest): string {
+  const first = m.serials?.first['card'];
+  if (first === undefined || m.cards === 0) return '';
+  return `; card serials ${first}..${first + m.cards - 1}${m.serials?.registry ? ` (from ${m.serials.registry})` : ''}`;
 }

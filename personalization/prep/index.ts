@@ -14,6 +14,7 @@ import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import type { Reject } from '../batch/errors.js';
 import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey } from '../script.js';
+import type { SerialAllocation, SerialRegistry } from '../serials/registry.js';
 import { PrepError } from './errors.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
@@ -39,6 +40,12 @@ export interface PrepOptions {
   sealKey?: string;
   /** First value of the `card` serial counter (default: the profile's, else 1). */
   serialStart?: number;
+  /**
+   * Takes every serial counter from this registry (cardsmith prep --serials), continuing from the
+   * last batch of the same profile; the allocation is committed just before the manifest is
+   * written, and given back when the run fails or the batch is invalid.
+   */
+  serials?: SerialRegistry;
   onProgress?(p: PrepProgress): void;
 }
 
@@ -110,6 +117,19 @@ function csvCell(v: string | number | undefined): string {
 }
 
 export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
+  const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
+  for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
+  // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
+  const allocation = o.serials?.allocate(o.profile.name, starts);
+  try {
+    return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out));
+  } finally {
+    allocation?.abort(); // a no-op once committed
+  }
+}
+
+/** prepBatch with the serial counters' first values decided; `commit` runs just before the manifest is written. */
+async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>, commit: (cards: number, out: string) => void): Promise<PrepResult> {
   const { profile, store } = o;
   const createdAt = o.createdAt ?? new Date().toISOString();
   const today = o.today ?? createdAt.slice(0, 10).replaceAll('-', '') ?? todayUtc();
@@ -144,8 +164,8 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const exported = await store.exportComponents(tRef, 2);
   const transportValue = xor(exported.components[0]!, exported.components[1]!);
   wipe(...exported.components);
-  const tAlg = tInfo.alg === 'sm2' ? undefined : tInfo.alg;
-  if (!tAlg) throw new PrepError(`transport key ${tInfo.label} must be a symmetric key`);
+  if (tInfo.alg === 'sm2') throw new PrepError(`transport key ${tInfo.label} must be a symmetric key`);
+  const tAlg: SealedKey['alg'] = tInfo.alg;
 
   const cardKeys: CardKeySpec[] = profile.keys;
   const keysByName = new Map(cardKeys.map((k) => [k.name, k]));
@@ -153,7 +173,6 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   // PINs are reproducible from the seed, but only with the key store: the PIN key is a MAC under
   // the batch transport key, so the seed in manifest.json alone does not reveal any PIN.
   const seedKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/prep/pin\0${seed}`));
-  const serialStart = o.serialStart ?? profile.serials['card']?.start ?? 1;
 
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
@@ -186,7 +205,7 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
         sealed: Buffer.from(await store.seal(sealKey, secret, context, { nonce: await sealNonce(store, sealKey, context, secret) })).toString('base64'),
         ...(kcv ? { kcv } : {}),
       });
-      const serial = serialStart + progress.cards;
+      const serial = first['card']! + progress.cards;
       const ev: CardEvaluator = createCardEvaluator(profile, {
         record,
         today,
@@ -198,7 +217,7 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
         params: profile.parameters,
         today,
         fileFields: new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name)),
-        serial: (name: string) => (name === 'card' ? serial : (profile.serials[name]?.start ?? 1) + progress.cards),
+        serial: (name: string) => (first[name] ?? 1) + progress.cards,
         value: (name: string) => ev.value(name),
         readFile: (_field: string, path: string) => readFileSyncChecked(resolve(batchDir, path)),
       };
@@ -265,6 +284,9 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
+  // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
+  // a crash in between leaves a visible gap in the registry, never a repeat.
+  commit(progress.cards, out);
   const manifest: BatchManifest = {
     format: MANIFEST_FORMAT,
     profile: { name: profile.name, file: o.profileFile, sha256: profile.hash },
@@ -274,6 +296,7 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
     keys: manifestKeys,
     seed,
     createdAt,
+    serials: { first: { ...first }, ...(o.serials ? { registry: o.serials.path } : {}) },
   };
   await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
   return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
