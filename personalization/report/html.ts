@@ -6,6 +6,8 @@ import type { Report, ReportRecord } from './report.js';
 export interface FaceThumbnail {
   recordId: string;
   png: Uint8Array;
+  /** Drawn with placeholder glyphs (no font had some characters): not print-ready. */
+  placeholderGlyphs?: boolean;
 }
 
 const esc = (s: unknown) =>
@@ -59,7 +61,9 @@ export function renderReportHtml(r: Report, faces: readonly FaceThumbnail[] = []
   parts.push(records('Records waiting for review', r.review));
   parts.push(records('Records in progress (resume the run)', r.inProgress));
   if (faces.length) {
-    const figs = faces.map((f) => `<figure><img alt="face of ${esc(f.recordId)}" src="data:image/png;base64,${Buffer.from(f.png).toString('base64')}"><figcaption>${esc(f.recordId)}</figcaption></figure>`);
+    const figs = faces.map((f) => `<figure><img alt="face of ${esc(f.recordId)}" src="data:image/png;base64,${Buffer.from(f.png).toString('base64')}"><figcaption>${esc(f.recordId)}${f.placeholderGlyphs ? ' <span class="bad">placeholder glyphs</span>' : ''}</figcaption></figure>`);
+    const flagged = r.faces?.placeholderGlyphs ?? faces.filter((f) => f.placeholderGlyphs).length;
+    if (flagged) parts.push(`<p class="bad">${flagged} card face(s) drawn with placeholder glyphs: no font on the printing machine had some characters, so they are not print-ready. Install fonts-droid-fallback or name a font in the profile (face.fonts) or CARDSMITH_FONTS, and print them again.</p>`);
     const more = o.facesOmitted ? `<p>The first ${faces.length} of ${faces.length + o.facesOmitted} issued cards' faces; all are in the batch folder's faces/ (cardsmith report --max-faces N shows more).</p>` : '';
     parts.push(`<h2>Card faces (${faces.length})</h2>${more}<div class="faces">${figs.join('')}</div>`);
   }

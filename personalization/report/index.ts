@@ -1,6 +1,8 @@
 // Batch reports from the journal: JSON, text, and a self-contained HTML page with card faces.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { FACE_FLAG_KEYWORD, PLACEHOLDER_FLAG } from '../../readers/stations/faces.js';
+import { readPngText } from '../../readers/stations/png.js';
 import { Journal } from '../journal/index.js';
 import { renderReportHtml, type FaceThumbnail } from './html.js';
 import { buildReport, type BuildReportOptions, type Report } from './report.js';
@@ -14,6 +16,38 @@ export type { FaceThumbnail } from './html.js';
 export const FACES_DIR = 'faces';
 export function faceFileName(recordId: string): string {
   return `${encodeURIComponent(recordId)}.png`;
+}
+
+/** True when a face PNG is flagged as drawn with placeholder glyphs (renderFace's tEXt chunk; the file's head is enough). */
+export function hasPlaceholderGlyphs(png: Uint8Array): boolean {
+  return readPngText(png)[FACE_FLAG_KEYWORD] === PLACEHOLDER_FLAG;
+}
+
+function headOf(path: string, n = 512): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The issued records' faces in DIR/faces/: how many, and those with placeholder glyphs (reads each file's head only). */
+export function faceSummary(dir: string, journal: Journal): NonNullable<Report['faces']> {
+  const folder = join(dir, FACES_DIR);
+  const out = { kept: 0, placeholderGlyphs: 0, placeholderRecords: [] as string[] };
+  if (!existsSync(folder)) return out;
+  for (const c of journal.issuedCards()) {
+    const path = join(folder, faceFileName(c.recordId));
+    if (!existsSync(path)) continue;
+    out.kept++;
+    if (hasPlaceholderGlyphs(headOf(path))) {
+      out.placeholderGlyphs++;
+      if (out.placeholderRecords.length < 20) out.placeholderRecords.push(c.recordId);
+    }
+  }
+  return out;
 }
 
 /** Faces of issued records found in DIR/faces/, in issue order, at most `max`. */
@@ -31,7 +65,10 @@ export function scanFaces(dir: string, journal: Journal, max = 100): { faces: Fa
     const path = join(folder, faceFileName(c.recordId));
     if (!existsSync(path)) continue;
     if (out.length >= max) omitted++;
-    else out.push({ recordId: c.recordId, png: new Uint8Array(readFileSync(path)) });
+    else {
+      const png = new Uint8Array(readFileSync(path));
+      out.push({ recordId: c.recordId, png, ...(hasPlaceholderGlyphs(png) ? { placeholderGlyphs: true } : {}) });
+    }
   }
   return { faces: out, omitted };
 }
@@ -41,6 +78,8 @@ export function reportFromDir(dir: string, options: BuildReportOptions & { html?
   const journal = Journal.open(dir);
   try {
     const report = buildReport(journal, { dir, ...options });
+    const kept = faceSummary(dir, journal);
+    if (kept.kept > 0) report.faces = kept;
     if (!options.html) return { report };
     const { faces, omitted } = scanFaces(dir, journal, options.maxFaces);
     return { report, html: renderReportHtml(report, faces, { facesOmitted: omitted }) };

@@ -62,6 +62,11 @@ export interface Report {
   rejected: ReportRecord[];
   review: ReportRecord[];
   inProgress: ReportRecord[];
+  /**
+   * The faces the runner kept in DIR/faces/ for issued records (reportFromDir fills it in):
+   * how many, and how many (the first 20 record ids) were drawn with placeholder glyphs (no font had some characters).
+   */
+  faces?: { kept: number; placeholderGlyphs: number; placeholderRecords: string[] };
 }
 
 export interface BuildReportOptions {
@@ -199,6 +204,10 @@ export function formatReportText(r: Report): string {
   if (r.rejected.length) {
     lines.push('rejected records:');
     for (const x of r.rejected) lines.push(`  ${x.recordId}  ${x.station ?? '-'}  ${x.reason ?? ''}`);
+  }
+  if (r.faces && r.faces.kept > 0) {
+    const p = r.faces.placeholderGlyphs;
+    lines.push(`card faces: ${r.faces.kept} kept${p ? `, ${p} with PLACEHOLDER GLYPHS (no font had some characters; not print-ready: install fonts-droid-fallback or name a font, docs/runner.md): ${r.faces.placeholderRecords.slice(0, 5).join(', ')}${p > 5 ? ', …' : ''}` : ', none flagged with placeholder glyphs'}`);
   }
   if (r.review.length) {
     lines.push('records waiting for review:');

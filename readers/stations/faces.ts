@@ -1,13 +1,29 @@
 // Card faces: a simple layout (the profile's card face: name in Chinese, photo, card number,
 // dates) rendered to an RGB raster and a PNG, and the one-bit black (K) panel an Evolis printer
 // takes (Programming Guide A5013 rev. E, "Db" command: 648 × 1016 dots at 300 dpi, 2 levels,
-// 8 dots per byte). Text uses font.ts: a small Latin bitmap font and a deterministic block
-// placeholder for Chinese characters (see there why). Same layout ⇒ same pixels ⇒ same PNG bytes.
-import { decodePng, encodePng, PngError, type RgbImage } from './png.js';
-import { isWide, latinGlyph, placeholderGlyph } from './font.js';
+// 8 dots per byte).
+//
+// Text is drawn from TrueType/OpenType fonts (text.ts: fontkit parses, our raster.ts fills with
+// anti-aliasing); per character the first font that has it, from `options.fonts` or else
+// CARDSMITH_FONTS and the well-known system files (truetype.ts). A character no font has falls back
+// to font.ts (a 5 × 7 Latin bitmap, or a placeholder block) and the result says so
+// (`placeholderGlyphs`, and a tEXt chunk in the PNG that the report reads). Photos are PNG or JPEG
+// (told apart by their first bytes; image.ts), cropped to the box's proportions and scaled by area
+// averaging. Same layout and fonts ⇒ same pixels ⇒ same PNG bytes.
+import { encodePng, type RgbImage } from './png.js';
+import { decodeImage, fitCover, ImageError } from './image.js';
+import { drawText, measureText } from './text.js';
+import { defaultFonts, fontPackageFor, fontStack, type FontStack } from './truetype.js';
 
 export class FaceError extends Error {
   override name = 'FaceError';
+  /** Index of the layout field at fault, when one is. */
+  readonly field: number | undefined;
+
+  constructor(message: string, options: { field?: number } = {}) {
+    super(message);
+    this.field = options.field;
+  }
 }
 
 export interface FaceField {
@@ -15,9 +31,9 @@ export interface FaceField {
   /** Top-left corner in pixels. */
   x: number;
   y: number;
-  /** Text: line height in pixels. Photo: box height in pixels. */
+  /** Text: em size (line height) in pixels. Photo: box height in pixels. */
   size: number;
-  /** Text: the characters. Photo: PNG bytes, or a `data:image/png;base64,` URL. */
+  /** Text: the characters. Photo: PNG or JPEG bytes, or a `data:image/png;base64,` / `data:image/jpeg;base64,` URL ('' or no bytes: an empty box). */
   value: string | Uint8Array;
   /** Photo box width (default 3/4 of size, a passport photo's proportions). */
   width?: number;
@@ -34,10 +50,28 @@ export interface CardLayout {
   fields: FaceField[];
 }
 
+export interface RenderOptions {
+  /**
+   * Font files in search order (`path` or `path.ttc#PostScriptName`). Default: CARDSMITH_FONTS,
+   * then the well-known system fonts (truetype.ts SYSTEM_FONTS). `[]`: no font, placeholder glyphs.
+   */
+  fonts?: readonly string[];
+}
+
 export interface RenderedFace {
   png: Uint8Array;
   raster: RgbImage;
+  /** True when some character was drawn as a placeholder (no font had it): not print-ready. */
+  placeholderGlyphs: boolean;
+  /** Those characters, unique, in order of appearance. */
+  missingGlyphs: string[];
+  /** Named fonts that could not be loaded (missing file, not a font). */
+  fontProblems: string[];
 }
+
+/** PNG tEXt keyword and value marking a face drawn with placeholder glyphs (the report reads them back). */
+export const FACE_FLAG_KEYWORD = 'cardsmith-face';
+export const PLACEHOLDER_FLAG = 'placeholder-glyphs';
 
 /** ID-1 (85.60 × 53.98 mm) at 300 dpi, as Evolis printers take it. */
 export const ID1_300DPI = { width: 1016, height: 648 } as const;
@@ -45,22 +79,43 @@ export const ID1_300DPI = { width: 1016, height: 648 } as const;
 /** The K panel of an Evolis printer: 648 dots per line, 1016 lines, 1 bit per dot (1 = ink). */
 export const EVOLIS_PANEL = { dotsPerLine: 648, lines: 1016, bytes: (648 * 1016) / 8 } as const;
 
-export function renderFace(layout: CardLayout): RenderedFace {
-  const raster = rasterizeFace(layout);
-  return { png: encodePng(raster), raster };
+export function renderFace(layout: CardLayout, options: RenderOptions = {}): RenderedFace {
+  const fonts = fontStack(options.fonts ?? defaultFonts());
+  const missing: string[] = [];
+  const raster = paint(layout, fonts, missing);
+  const flagged = missing.length > 0;
+  return {
+    png: encodePng(raster, flagged ? { text: { [FACE_FLAG_KEYWORD]: PLACEHOLDER_FLAG } } : {}),
+    raster,
+    placeholderGlyphs: flagged,
+    missingGlyphs: missing,
+    fontProblems: [...fonts.problems],
+  };
 }
 
-export function rasterizeFace(layout: CardLayout): RgbImage {
+export function rasterizeFace(layout: CardLayout, options: RenderOptions = {}): RgbImage {
+  return paint(layout, fontStack(options.fonts ?? defaultFonts()), []);
+}
+
+function paint(layout: CardLayout, fonts: FontStack, missing: string[]): RgbImage {
   checkLayout(layout);
   const { width, height } = layout;
   const img: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
   const bg = parseColor(layout.background ?? '#FFFFFF', 'background');
   for (let i = 0; i < width * height; i++) img.data.set(bg, i * 3);
   layout.fields.forEach((f, i) => {
-    if (f.kind === 'text') drawText(img, f, i);
-    else drawPhoto(img, f, i);
+    if (f.kind === 'text') {
+      const r = drawText(img, f.x, f.y, f.size, f.value as string, parseColor(f.color ?? '#000000', `fields[${i}].color`, i), fonts);
+      for (const ch of r.missing) if (!missing.includes(ch)) missing.push(ch);
+    } else drawPhoto(img, f, i);
   });
   return img;
+}
+
+/** The warning to show once when faces have placeholder glyphs: names the font package to install. */
+export function placeholderWarning(missing: readonly string[]): string {
+  const shown = missing.slice(0, 8).join('');
+  return `card faces: no font here has ${shown}${missing.length > 8 ? '…' : ''}; drawn as placeholder glyphs (not print-ready): install ${fontPackageFor(missing)} (apt-get install ${fontPackageFor(missing)}) or name a font in the profile's face.fonts or CARDSMITH_FONTS`;
 }
 
 function checkLayout(layout: CardLayout): void {
@@ -72,20 +127,21 @@ function checkLayout(layout: CardLayout): void {
   if (!Array.isArray(layout.fields)) throw new FaceError('face: fields must be an array');
   layout.fields.forEach((f, i) => {
     const where = `face: fields[${i}]`;
-    if (f.kind !== 'text' && f.kind !== 'photo') throw new FaceError(`${where}: kind must be text or photo, got ${JSON.stringify(f.kind)}`);
+    const fail = (m: string) => new FaceError(`${where}: ${m}`, { field: i });
+    if (f.kind !== 'text' && f.kind !== 'photo') throw fail(`kind must be text or photo, got ${JSON.stringify(f.kind)}`);
     for (const k of ['x', 'y', 'size'] as const) {
-      if (!Number.isInteger(f[k])) throw new FaceError(`${where}: ${k} must be an integer`);
+      if (!Number.isInteger(f[k])) throw fail(`${k} must be an integer`);
     }
-    if (f.x < 0 || f.y < 0 || f.x >= width || f.y >= height) throw new FaceError(`${where}: (${f.x}, ${f.y}) is outside the ${width} × ${height} card`);
-    if (f.size < 4 || f.size > height) throw new FaceError(`${where}: size must be 4..${height}, got ${f.size}`);
-    if (f.width !== undefined && (!Number.isInteger(f.width) || f.width < 1 || f.width > width)) throw new FaceError(`${where}: width must be 1..${width}`);
-    if (f.kind === 'text' && typeof f.value !== 'string') throw new FaceError(`${where}: a text field's value must be a string`);
+    if (f.x < 0 || f.y < 0 || f.x >= width || f.y >= height) throw fail(`(${f.x}, ${f.y}) is outside the ${width} × ${height} card`);
+    if (f.size < 4 || f.size > height) throw fail(`size must be 4..${height}, got ${f.size}`);
+    if (f.width !== undefined && (!Number.isInteger(f.width) || f.width < 1 || f.width > width)) throw fail(`width must be 1..${width}`);
+    if (f.kind === 'text' && typeof f.value !== 'string') throw fail(`a text field's value must be a string`);
   });
 }
 
-function parseColor(text: string, what: string): Uint8Array {
+function parseColor(text: string, what: string, field?: number): Uint8Array {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(text);
-  if (!m) throw new FaceError(`face: ${what} must be a color #RRGGBB, got ${JSON.stringify(text)}`);
+  if (!m) throw new FaceError(`face: ${what} must be a color #RRGGBB, got ${JSON.stringify(text)}`, field !== undefined ? { field } : {});
   return Uint8Array.of(parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16));
 }
 
@@ -94,57 +150,25 @@ function plot(img: RgbImage, x: number, y: number, rgb: Uint8Array): void {
   img.data.set(rgb, (y * img.width + x) * 3);
 }
 
-/** Draws `rows` (cells) scaled into a box of w × h pixels at (x, y). */
-function blit(img: RgbImage, rows: readonly string[], cellsW: number, cellsH: number, x: number, y: number, w: number, h: number, rgb: Uint8Array): void {
-  for (let py = 0; py < h; py++) {
-    const row = rows[Math.floor((py * cellsH) / h)];
-    if (row === undefined) continue;
-    for (let px = 0; px < w; px++) {
-      if (row[Math.floor((px * cellsW) / w)] === '#') plot(img, x + px, y + py, rgb);
-    }
-  }
+/** Width in pixels of `text` at em size `size`, with the fonts renderFace would use. */
+export function textWidth(text: string, size: number, options: RenderOptions = {}): number {
+  return measureText(text, size, fontStack(options.fonts ?? defaultFonts()));
 }
 
-/** Width in pixels of `text` at line height `size`. */
-export function textWidth(text: string, size: number): number {
-  let w = 0;
-  for (const ch of text) w += isWide(ch.codePointAt(0)!) || !latinGlyph(ch) ? Math.round((size * 9) / 8) : Math.round((size * 6) / 8);
-  return w;
-}
+const DATA_URL = /^data:image\/(png|jpeg|jpg);base64,([A-Za-z0-9+/=\s]+)$/;
 
-function drawText(img: RgbImage, f: FaceField, _index: number): void {
-  const rgb = parseColor(f.color ?? '#000000', 'color');
-  const size = f.size;
-  let x = f.x;
-  for (const ch of f.value as string) {
-    const cp = ch.codePointAt(0)!;
-    const glyph = isWide(cp) ? undefined : latinGlyph(ch);
-    if (glyph) {
-      // 5 × 7 glyph in a 6 × 8 cell: one column and one row of spacing.
-      const cw = Math.round((size * 6) / 8);
-      blit(img, glyph, 6, 8, x, f.y, cw, size, rgb);
-      x += cw;
-    } else {
-      // Placeholder block, size × size, then 1/8 size of spacing.
-      blit(img, placeholderGlyph(cp), 8, 8, x, f.y, size, size, rgb);
-      x += Math.round((size * 9) / 8);
-    }
-  }
-}
-
-function photoBytes(value: string | Uint8Array, where: string): Uint8Array | undefined {
+function photoBytes(value: string | Uint8Array, index: number): Uint8Array | undefined {
   if (value instanceof Uint8Array) return value.length === 0 ? undefined : value;
   if (value === '') return undefined;
-  const m = /^data:image\/png;base64,([A-Za-z0-9+/=\s]+)$/.exec(value);
-  if (!m) throw new FaceError(`${where}: a photo must be PNG bytes or a data:image/png;base64 URL`);
-  return new Uint8Array(Buffer.from(m[1]!, 'base64'));
+  const m = DATA_URL.exec(value);
+  if (!m) throw new FaceError(`face: fields[${index}] (photo): a photo must be PNG or JPEG bytes or a data:image/png;base64 / data:image/jpeg;base64 URL`, { field: index });
+  return new Uint8Array(Buffer.from(m[2]!, 'base64'));
 }
 
 function drawPhoto(img: RgbImage, f: FaceField, index: number): void {
-  const where = `face: fields[${index}]`;
   const h = f.size;
   const w = f.width ?? Math.round((f.size * 3) / 4);
-  const bytes = photoBytes(f.value, where);
+  const bytes = photoBytes(f.value, index);
   if (!bytes) {
     // No photo in the record: a grey box with a cross, so the gap is visible on the card.
     const grey = Uint8Array.of(0xc8, 0xc8, 0xc8);
@@ -158,17 +182,16 @@ function drawPhoto(img: RgbImage, f: FaceField, index: number): void {
   }
   let photo: RgbImage;
   try {
-    photo = decodePng(bytes);
+    photo = decodeImage(bytes);
   } catch (e) {
-    throw new FaceError(`${where}: the photo is not a usable PNG: ${e instanceof PngError ? e.message : String(e)}`);
+    throw new FaceError(`face: fields[${index}] (photo): the photo is not usable: ${e instanceof ImageError ? e.message : String(e)}`, { field: index });
   }
-  // Nearest-neighbour scale into the box (deterministic; faces are not photo retouching).
+  // Centred crop to the box's proportions, area-average scaling (image.ts).
+  const fitted = fitCover(photo, w, h);
   for (let y = 0; y < h; y++) {
-    const sy = Math.min(photo.height - 1, Math.floor((y * photo.height) / h));
     for (let x = 0; x < w; x++) {
-      const sx = Math.min(photo.width - 1, Math.floor((x * photo.width) / w));
-      const o = (sy * photo.width + sx) * 3;
-      plot(img, f.x + x, f.y + y, photo.data.subarray(o, o + 3));
+      const o = (y * w + x) * 3;
+      plot(img, f.x + x, f.y + y, fitted.data.subarray(o, o + 3));
     }
   }
 }

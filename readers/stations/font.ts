@@ -1,15 +1,15 @@
-// Glyphs for card faces without a font library.
+// The fallback glyphs of card faces, for characters that no TrueType/OpenType font on the machine
+// has (text.ts asks truetype.ts first; a face drawn with any of these is flagged as having
+// placeholder glyphs, and the runner warns once, naming the font package to install).
 //
 // Latin letters, digits and common punctuation: a 5 × 7 bitmap font drawn for cardsmith (our own
 // work, shipped under the project's license), in a 6 × 8 cell. Lower case is drawn as upper case.
 //
 // Chinese (and every other character outside that set): a deterministic placeholder, not a real
-// glyph. No bitmap CJK font can be fetched here (only package registries are reachable), and
-// carrying one (GNU Unifont, OFL-1.1 / GPL-2.0+ with the font exception, would be the candidate)
-// means shipping megabytes of glyph data. Instead each character becomes an 8 × 8-cell block: a
-// frame, and inside it a 4 × 4 pattern taken from a hash of the code point, so different
-// characters look different, the same text always renders the same pixels, and nobody mistakes
-// the face for print-ready artwork. docs/runner.md says how a bureau plugs in a real font.
+// glyph: an 8 × 8-cell block, a frame and inside it a 4 × 4 pattern taken from a hash of the code
+// point, so different characters look different, the same text always renders the same pixels,
+// and nobody mistakes the face for print-ready artwork. docs/runner.md says how a bureau picks a
+// real font.
 
 /** A glyph as rows of cells, `#` = ink. */
 export type GlyphRows = readonly string[];

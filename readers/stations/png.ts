@@ -3,6 +3,8 @@
 // level 9, so the same pixels give the same bytes (for a given zlib: Node's is bundled). The
 // decoder reads what PNG encoders commonly write (color types 0, 2, 6 at bit depth 8; types 0 and
 // 3 at depths 1/2/4/8; all five row filters) — enough for cardholder photos and our own output.
+// Latin-1 tEXt chunks can be written before the image data (card faces carry a flag there) and
+// read back from the file's first bytes alone (readPngText). JPEG photos are jpeg.ts's job.
 import { deflateSync, inflateSync } from 'node:zlib';
 
 export class PngError extends Error {
@@ -53,8 +55,8 @@ function checkImage(img: RgbImage, channels: number): void {
   }
 }
 
-/** Encodes an RGB raster (or a grayscale one with `gray: true`, 1 byte per pixel). */
-export function encodePng(img: RgbImage, options: { gray?: boolean } = {}): Uint8Array {
+/** Encodes an RGB raster (or a grayscale one with `gray: true`, 1 byte per pixel); `text`: tEXt chunks (Latin-1). */
+export function encodePng(img: RgbImage, options: { gray?: boolean; text?: Record<string, string> } = {}): Uint8Array {
   const channels = options.gray ? 1 : 3;
   checkImage(img, channels);
   const stride = img.width * channels;
@@ -67,12 +69,39 @@ export function encodePng(img: RgbImage, options: { gray?: boolean } = {}): Uint
   ihdr[8] = 8;
   ihdr[9] = options.gray ? 0 : 2;
   const idat = new Uint8Array(deflateSync(raw, { level: 9 }));
-  const parts = [SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+  const texts = Object.entries(options.text ?? {}).map(([k, v]) => {
+    if (!/^[\x20-\x7e]{1,79}$/.test(k) || /^ | $|  /.test(k)) throw new RangeError(`png: bad tEXt keyword ${JSON.stringify(k)}`);
+    if (!/^[\x0a\x20-\x7e\xa0-\xff]*$/.test(v)) throw new RangeError(`png: tEXt ${k}: the text must be Latin-1 without control characters`);
+    return chunk('tEXt', Uint8Array.from(Buffer.from(`${k}\0${v}`, 'latin1')));
+  });
+  const parts = [SIGNATURE, chunk('IHDR', ihdr), ...texts, chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);
     o += p.length;
+  }
+  return out;
+}
+
+/**
+ * The tEXt chunks before the image data, as keyword → text. Reads only the file's head: `bytes`
+ * may be its first few hundred bytes. Not a PNG, or a damaged chunk: {}.
+ */
+export function readPngText(bytes: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(bytes instanceof Uint8Array) || bytes.length < 8 || !SIGNATURE.every((b, i) => bytes[i] === b)) return out;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let o = 8; o + 12 <= bytes.length; ) {
+    const len = view.getUint32(o);
+    const type = String.fromCharCode(...bytes.subarray(o + 4, o + 8));
+    if (type === 'IDAT' || type === 'IEND' || o + 12 + len > bytes.length) break;
+    if (type === 'tEXt' && crc32(bytes, o + 4, o + 8 + len) === view.getUint32(o + 8 + len)) {
+      const data = bytes.subarray(o + 8, o + 8 + len);
+      const nul = data.indexOf(0);
+      if (nul > 0) out[Buffer.from(data.subarray(0, nul)).toString('latin1')] = Buffer.from(data.subarray(nul + 1)).toString('latin1');
+    }
+    o += 12 + len;
   }
   return out;
 }

@@ -13,8 +13,33 @@
 // `probability` drawn from the seed (deterministic). Latencies are real waits (setTimeout) and
 // default to 0. Answers end in CR (cardsmith's choice: the public sources do not say whether
 // printers terminate answers; the driver takes CR, LF or a quiet gap).
+//
+// Kept output (keepOutput(DIR), docs/runner.md "Simulated printer"): the printer then keeps its
+// cards on disk, like a real printer keeps them in its trays across a crash of the host:
+//
+//   DIR/hopper/<CHIP>.json       card image of each card ejected as good (Se), + <CHIP>.png its face
+//   DIR/reject-bin/<CHIP>.json   card image of each card sent to the reject box (Ser)
+//   DIR/printers/<name>.json     the printer: cards fed, feeder, the card in the encoder (its image
+//                                when it was fed)
+//   DIR/printers/<name>.log      what the card in the encoder went through since: power on/off and
+//                                every command APDU, appended before the answer reaches the host
+//
+// Hopper and reject-bin files are written with writeJsonAtomicSync (temporary file, fsync,
+// rename, directory fsync) when the card is ejected, then the printer file. A printer that takes
+// over its files after the host was killed rebuilds the card in the encoder by replaying the log
+// on the fed image (the simulator is deterministic), so it is exactly the card the killed run
+// left: the card that recovery then inspects and moves. An eject starts with an `eject` line in the
+// log; one interrupted before the printer file was rewritten is finished at the takeover. The
+// printer file (temporary file + rename) and the log (appended) are not fsync'd: they survive a
+// killed process, which is what the simulation stands for; after a power cut of the host they may
+// be behind the tray files. Card images hold keys and PINs in clear (as the chip's memory does):
+// the files are mode 0600; treat DIR as secret.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSsCard, SsCard, type SimulatedCard } from '../../simulator/index.js';
+import { join, resolve } from 'node:path';
+import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from '../../simulator/core/json-file.js';
+import { fromHex, toHex } from '../../bytes/index.js';
+import { createSsCard, SsCard, type CardImage, type SimulatedCard } from '../../simulator/index.js';
 import { SimulatorTransport } from '../simulator.js';
 import { CardRemovedError, type Transport, TransportClosedError } from '../transport.js';
 import { CardUnresponsiveError, EncoderTimeoutError } from './errors.js';
@@ -59,6 +84,8 @@ export interface SimulatedPrinterOptions {
   faults?: FaultSpec[];
   /** Makes card n (default: a blank social-security card). */
   cardFactory?: (index: number, seed: number) => SimulatedCard;
+  /** Keep the output hopper, the reject bin and the printer's state in this folder (keepOutput). */
+  outputDir?: string;
 }
 
 export interface FedCard {
@@ -81,6 +108,138 @@ export interface PrintedFace {
 }
 
 type Position = 'none' | 'entry' | 'contact' | 'contactless';
+
+/** The simulated printers' output in a batch folder: DIR/sim-output (the runner keeps it there). */
+export const SIM_OUTPUT_DIR = 'sim-output';
+export const HOPPER_DIR = 'hopper';
+export const REJECT_BIN_DIR = 'reject-bin';
+export const PRINTERS_DIR = 'printers';
+const STATE_FORMAT = 'cardsmith-sim-printer';
+
+/** DIR/printers/<name>.json: the printer; `encoder.image` is the card in the encoder as it was fed. */
+interface PrinterStateFile {
+  format: typeof STATE_FORMAT;
+  version: 1;
+  name: string;
+  seed: number;
+  fed: number;
+  /** Blank cards left in the feeder; null = unlimited. */
+  left: number | null;
+  encoder: { index: number; chipSerial: string | null; faults: FaultKind[]; apdus: number; position: Exclude<Position, 'none'>; image: CardImage } | null;
+}
+
+/**
+ * Replays DIR/printers/<name>.log on the card fed as `index`: power on/off and command APDUs, in
+ * order. Returns the bin of an eject that the log says started, if any. A last line cut off by
+ * a kill (no newline) never reached the host and is left out.
+ */
+function replayLog(path: string, index: number, card: SimulatedCard): { eject?: 'hopper' | 'reject-bin'; apdus: number; valid: boolean; length: number; size: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch {
+    return { apdus: 0, valid: false, length: 0, size: 0 };
+  }
+  const length = text.lastIndexOf('\n') + 1;
+  const lines = text.slice(0, length).split('\n');
+  lines.pop(); // '' after the last newline (a line cut off by a kill is not in `length`)
+  if (lines[0] !== `card ${index}`) return { apdus: 0, valid: false, length: 0, size: text.length };
+  let apdus = 0;
+  let eject: 'hopper' | 'reject-bin' | undefined;
+  for (const line of lines.slice(1)) {
+    const [op, arg] = line.split(' ');
+    if (op === 'on') card.powerOn(arg === 'contactless' ? 'contactless' : 'contact');
+    else if (op === 'off') card.powerOff();
+    else if (op === 'apdu') {
+      card.process(fromHex(arg ?? ''));
+      apdus++;
+    } else if (op === 'eject' && (arg === HOPPER_DIR || arg === REJECT_BIN_DIR)) eject = arg;
+  }
+  return { ...(eject ? { eject } : {}), apdus, valid: true, length, size: text.length };
+}
+
+/** Temporary file + rename: whole after a killed process (no fsync). */
+function writeTextRenameSync(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** A card kept by a simulated printer, read back from DIR/sim-output (readSimOutput). */
+export interface KeptCard {
+  /** Where it is: the output hopper, the reject bin, or still in a printer's encoder. */
+  place: 'hopper' | 'reject-bin' | 'encoder';
+  /** Path relative to the batch folder, e.g. sim-output/hopper/0123456789ABCDEF.json. */
+  file: string;
+  /** The printer (encoder cards only). */
+  station?: string;
+  /** From the card's ATR (not from the file name). */
+  chipSerial?: string;
+  /** The card, loaded from its image (undefined when the file is unusable: see error). */
+  card?: SsCard;
+  /** The face printed on it (hopper cards, when one was printed): path relative to the batch folder. */
+  face?: string;
+  error?: string;
+}
+
+export interface SimOutput {
+  dir: string;
+  hopper: KeptCard[];
+  rejectBin: KeptCard[];
+  encoders: KeptCard[];
+}
+
+/**
+ * Reads the cards the simulated printers of a batch kept (DIR/sim-output); undefined when the
+ * batch has none. Unreadable files are returned with `error`, not thrown.
+ */
+export function readSimOutput(batchDir: string): SimOutput | undefined {
+  const dir = join(batchDir, SIM_OUTPUT_DIR);
+  if (!existsSync(dir)) return undefined;
+  const rel = (...p: string[]) => [SIM_OUTPUT_DIR, ...p].join('/');
+  const list = (sub: string) => {
+    try {
+      return readdirSync(join(dir, sub)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort();
+    } catch {
+      return [];
+    }
+  };
+  const load = (place: 'hopper' | 'reject-bin', f: string): KeptCard => {
+    const k: KeptCard = { place, file: rel(place === 'hopper' ? HOPPER_DIR : REJECT_BIN_DIR, f) };
+    try {
+      k.card = createSsCard({ image: readJsonSync(join(dir, place === 'hopper' ? HOPPER_DIR : REJECT_BIN_DIR, f)) });
+      const chip = chipSerialFromAtr(k.card.atr);
+      if (chip) k.chipSerial = chip;
+    } catch (e) {
+      k.error = e instanceof Error ? e.message : String(e);
+    }
+    const png = f.replace(/\.json$/, '.png');
+    if (place === 'hopper' && existsSync(join(dir, HOPPER_DIR, png))) k.face = rel(HOPPER_DIR, png);
+    return k;
+  };
+  const encoders: KeptCard[] = [];
+  for (const f of list(PRINTERS_DIR)) {
+    try {
+      const s = readJsonSync(join(dir, PRINTERS_DIR, f)) as PrinterStateFile;
+      if (s?.format !== STATE_FORMAT || !s.encoder) continue;
+      const k: KeptCard = { place: 'encoder', file: rel(PRINTERS_DIR, f), station: String(s.name) };
+      try {
+        k.card = createSsCard({ image: s.encoder.image });
+        const r = replayLog(join(dir, PRINTERS_DIR, f.replace(/\.json$/, '.log')), s.encoder.index, k.card);
+        // An eject the killed run started: the card is in that tray once its file is there.
+        if (r.eject && s.encoder.chipSerial && existsSync(join(dir, r.eject, `${s.encoder.chipSerial}.json`))) continue;
+        const chip = chipSerialFromAtr(k.card.atr);
+        if (chip) k.chipSerial = chip;
+      } catch (e) {
+        k.error = e instanceof Error ? e.message : String(e);
+      }
+      encoders.push(k);
+    } catch (e) {
+      encoders.push({ place: 'encoder', file: rel(PRINTERS_DIR, f), error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return { dir, hopper: list(HOPPER_DIR).map((f) => load('hopper', f)), rejectBin: list(REJECT_BIN_DIR).map((f) => load('reject-bin', f)), encoders };
+}
 
 const sleep = (ms: number | undefined) => (ms && ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -130,6 +289,9 @@ export class SimulatedPrinter {
   #faults: FaultSpec[];
   #factory: (index: number, seed: number) => SimulatedCard;
   #encoder: Encoder | undefined;
+  #out: string | undefined;
+  /** The image of the card in the encoder when it was fed (kept in the printer file). */
+  #fedImage: CardImage | undefined;
 
   constructor(options: SimulatedPrinterOptions = {}) {
     this.name = options.name ?? 'sim-printer';
@@ -141,6 +303,144 @@ export class SimulatedPrinter {
     this.#faults = [...(options.faults ?? [])];
     checkFaults(this.#faults);
     this.#factory = options.cardFactory ?? ((index, seed) => createSsCard({ seed: `printer-${seed}-card-${index}` }));
+    if (options.outputDir !== undefined) this.keepOutput(options.outputDir);
+  }
+
+  /** The folder the printer keeps its output in (keepOutput), if any. */
+  get outputDir(): string | undefined {
+    return this.#out;
+  }
+
+  /**
+   * Keeps the printer's output in `dir` from now on: ejected cards as images in dir/hopper (with
+   * their faces), rejected ones in dir/reject-bin, and the printer's own state (cards fed, the
+   * feeder, the card in the encoder) in dir/printers/<name>.json. A printer that has not fed a
+   * card yet and finds its state file there takes it over (after a crash of the host: the same
+   * next card, the card left in the encoder); otherwise it writes its state there. Only
+   * social-security cards (the default card factory) are kept. One process per printer name.
+   */
+  keepOutput(dir: string): void {
+    const abs = resolve(dir);
+    if (this.#out === abs) return;
+    for (const d of [HOPPER_DIR, REJECT_BIN_DIR, PRINTERS_DIR]) mkdirSync(join(abs, d), { recursive: true });
+    const fresh = this.#out === undefined && this.#fed === 0 && !this.#current;
+    this.#out = abs;
+    if (fresh && existsSync(this.#statePath())) this.#load();
+    else {
+      if (this.#current) this.#fedCard(this.#current);
+      this.#persist();
+    }
+  }
+
+  #statePath(): string {
+    return join(this.#out!, PRINTERS_DIR, `${encodeURIComponent(this.name)}.json`);
+  }
+
+  #load(): void {
+    const path = this.#statePath();
+    const bad = (what: string) => new Error(`simulated printer ${this.name}: ${path}: ${what}; move the file away to start this printer empty (its kept cards stay where they are)`);
+    let s: PrinterStateFile;
+    try {
+      s = readJsonSync(path) as PrinterStateFile;
+    } catch (e) {
+      throw bad(e instanceof Error ? e.message : String(e));
+    }
+    if (s?.format !== STATE_FORMAT || s.version !== 1) throw bad(`not a ${STATE_FORMAT} version 1 file`);
+    if (!Number.isInteger(s.fed) || s.fed < 0) throw bad('fed must be an integer ≥ 0');
+    if (s.left !== null && !(Number.isInteger(s.left) && s.left >= 0)) throw bad('left must be null or an integer ≥ 0');
+    this.#fed = s.fed;
+    this.#left = s.left ?? Number.POSITIVE_INFINITY;
+    const e = s.encoder;
+    if (!e) return;
+    let card: SsCard;
+    try {
+      card = createSsCard({ image: e.image });
+    } catch (x) {
+      throw bad(`the card in the encoder: ${x instanceof Error ? x.message : String(x)}`);
+    }
+    const replay = replayLog(this.#logPath(), e.index, card);
+    // Appends go on after the last whole line (a line cut off by the kill is dropped).
+    if (!replay.valid) writeFileSync(this.#logPath(), `card ${e.index}\n`, { mode: 0o600 });
+    else if (replay.length !== replay.size) truncateSync(this.#logPath(), replay.length);
+    const faults = (Array.isArray(e.faults) ? e.faults : []).filter((f): f is FaultKind => (FAULT_KINDS as readonly string[]).includes(f));
+    const fed: FedCard = { index: e.index, card, chipSerial: chipSerialFromAtr(card.atr), faults, apdus: Math.max(Number.isInteger(e.apdus) ? e.apdus : 0, replay.apdus) };
+    this.#fedImage = e.image;
+    if (replay.eject) {
+      // Killed during an eject: finish it (the card is the one the log describes).
+      this.#keep(replay.eject, fed);
+      (replay.eject === HOPPER_DIR ? this.output : this.rejectBox).push(fed);
+      this.#persist();
+      return;
+    }
+    this.#current = fed;
+    this.#position = ['entry', 'contact', 'contactless'].includes(e.position) ? e.position : 'contact';
+  }
+
+  #logPath(): string {
+    return join(this.#out!, PRINTERS_DIR, `${encodeURIComponent(this.name)}.log`);
+  }
+
+  /** Writes the printer file (renamed into place, not fsync'd): cards fed, the feeder, the card in the encoder as fed. */
+  #persist(): void {
+    if (!this.#out) return;
+    const cur = this.#current;
+    const kept = cur && this.#position !== 'none' && cur.card instanceof SsCard && this.#fedImage ? cur : undefined;
+    const state: PrinterStateFile = {
+      format: STATE_FORMAT,
+      version: 1,
+      name: this.name,
+      seed: this.seed,
+      fed: this.#fed,
+      left: Number.isFinite(this.#left) ? this.#left : null,
+      encoder: kept ? { index: kept.index, chipSerial: kept.chipSerial ?? null, faults: kept.faults, apdus: kept.apdus, position: this.#position as Exclude<Position, 'none'>, image: this.#fedImage! } : null,
+    };
+    writeTextRenameSync(this.#statePath(), `${JSON.stringify(state, null, 1)}\n`);
+    // The log of a card that left the encoder is not needed any more (it holds what the card got: secrets).
+    if (!state.encoder) rmSync(this.#logPath(), { force: true });
+  }
+
+  /** A card was fed: its image as fed, and a new log for it (before the printer file names it). */
+  #fedCard(fed: FedCard): void {
+    this.#fedImage = undefined;
+    if (!this.#out || !(fed.card instanceof SsCard)) return;
+    this.#fedImage = fed.card.toImage();
+    writeFileSync(this.#logPath(), `card ${fed.index}\n`, { mode: 0o600 });
+  }
+
+  /** Appends to the log of the card in the encoder (synchronously: before the host sees the answer). */
+  #log(fed: FedCard, line: string): void {
+    if (!this.#out || this.#current !== fed || !this.#fedImage) return;
+    appendFileSync(this.#logPath(), `${line}\n`);
+  }
+
+  /** The card as the encoder sees it: every power change and command goes to the log. */
+  #logged(fed: FedCard): SimulatedCard {
+    const card = fed.card;
+    return {
+      kind: card.kind,
+      powerOn: (iface) => {
+        const atr = card.powerOn(iface);
+        this.#log(fed, `on ${iface}`);
+        return atr;
+      },
+      powerOff: () => {
+        card.powerOff();
+        this.#log(fed, 'off');
+      },
+      process: (command) => {
+        const r = card.process(command);
+        this.#log(fed, `apdu ${toHex(command)}`);
+        return r;
+      },
+    };
+  }
+
+  /** Puts an ejected card into the hopper or the reject bin on disk: face, eject mark, image. */
+  #keep(bin: typeof HOPPER_DIR | typeof REJECT_BIN_DIR, fed: FedCard, png?: Uint8Array): void {
+    if (!this.#out || !(fed.card instanceof SsCard) || !fed.chipSerial) return;
+    if (png) writeFileAtomicSync(join(this.#out, bin, `${fed.chipSerial}.png`), png);
+    this.#log(fed, `eject ${bin}`);
+    writeJsonAtomicSync(join(this.#out, bin, `${fed.chipSerial}.json`), fed.card.toImage());
   }
 
   /** Cards fed so far (including jammed ones). */
@@ -166,6 +466,7 @@ export class SimulatedPrinter {
   loadFeeder(n: number): void {
     if (!Number.isInteger(n) || n < 0) throw new RangeError('simulated printer: loadFeeder takes a count ≥ 0');
     this.#left += n;
+    this.#persist();
   }
 
   /** Adds a fault for cards still to come. */
@@ -248,10 +549,12 @@ export class SimulatedPrinter {
     if (faults.includes('jam')) {
       this.lost.push(fedCard);
       this.#error = 'CARD JAM';
+      this.#persist();
       return this.#error;
     }
     this.#current = fedCard;
     this.#position = 'entry';
+    this.#fedCard(fedCard);
     return undefined;
   }
 
@@ -261,8 +564,11 @@ export class SimulatedPrinter {
       const err = await this.#feed();
       if (err) return err;
     }
-    if (this.#position !== to) await sleep(this.#latency.moveMs);
-    this.#position = to;
+    if (this.#position !== to) {
+      await sleep(this.#latency.moveMs);
+      this.#position = to;
+      this.#persist();
+    }
     return 'OK';
   }
 
@@ -280,18 +586,23 @@ export class SimulatedPrinter {
       this.faces.push({ card: card.index, chipSerial: card.chipSerial, png, from: this.#png ? 'png' : 'k-panel' });
     }
     await sleep(this.#latency.ejectMs);
+    this.#keep(HOPPER_DIR, card, png);
     this.output.push(card);
     this.#clear();
+    this.#persist();
     return 'OK';
   }
 
   async #reject(): Promise<string> {
     if (this.#error) return this.#error;
-    if (this.#current) {
+    const card = this.#current;
+    if (card) {
       await sleep(this.#latency.ejectMs);
-      this.rejectBox.push(this.#current);
+      this.#keep(REJECT_BIN_DIR, card);
+      this.rejectBox.push(card);
     }
     this.#clear();
+    if (card) this.#persist();
     return 'OK';
   }
 
@@ -313,14 +624,21 @@ export class SimulatedPrinter {
       await sleep(this.#latency.apduMs);
       throw new CardUnresponsiveError(`${this.name}: card ${fed.index} gives no answer to reset (dead chip); reject it`);
     }
-    const inner = new SimulatorTransport(fed.card, { interface: iface, name: `${this.name}:card-${fed.index}` });
-    return new SimulatedEncoderTransport(inner, fed, this.#faults, this.#latency, () => {
-      // The card was pulled out of the encoder.
-      if (this.#current === fed) {
-        this.lost.push(fed);
-        this.#clear();
-      }
-    });
+    const inner = new SimulatorTransport(this.#out ? this.#logged(fed) : fed.card, { interface: iface, name: `${this.name}:card-${fed.index}` });
+    return new SimulatedEncoderTransport(
+      inner,
+      fed,
+      this.#faults,
+      this.#latency,
+      () => {
+        // The card was pulled out of the encoder.
+        if (this.#current === fed) {
+          this.lost.push(fed);
+          this.#clear();
+          this.#persist();
+        }
+      },
+    );
   }
 }
 

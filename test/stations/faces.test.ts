@@ -1,7 +1,9 @@
 // Card faces: the PNG decodes (our decoder; and its CRCs and zlib stream are checked on the way),
 // has the layout's dimensions, same layout ⇒ same bytes, text and photos land where the layout
-// says, Chinese characters get distinct deterministic placeholders, the Evolis K panel round-trips,
-// and bad layouts fail with the field named.
+// says, Chinese characters without a font get distinct deterministic placeholders, the Evolis K
+// panel round-trips (and keeps anti-aliased text legible), and bad layouts fail with the field
+// named. Real fonts: text.test.ts; JPEG photos and scaling: photo.test.ts; the rasteriser:
+// raster.test.ts; the runner's face rendering: batch-faces.test.ts.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
@@ -65,10 +67,13 @@ t.test('deterministic: the same layout gives the same bytes', async (t) => {
 });
 
 t.test('fields land where the layout says', async (t) => {
-  const img = renderFace(LAYOUT).raster;
+  const img = renderFace(LAYOUT, { fonts: [] }).raster;
   t.same(px(img, 800, 250), [200, 20, 20], 'inside the photo box');
   t.same(px(img, 699, 250), [255, 255, 255], 'left of the photo box');
-  t.same(px(img, 40, 40), [0, 0, 0], 'the placeholder frame of 张 starts at (40, 40)');
+  t.same(px(img, 700, 100), [200, 20, 20], 'the photo box starts at (700, 100)');
+  t.same(px(img, 939, 419), [200, 20, 20], 'and is 240 × 320 (¾ of its size)');
+  t.same(px(img, 940, 419), [255, 255, 255]);
+  t.same(px(img, 40, 40), [0, 0, 0], 'without fonts, the placeholder frame of 张 starts at (40, 40)');
   t.same(px(img, 500, 500), [255, 255, 255], 'background elsewhere');
   const noPhoto = renderFace({ width: 100, height: 100, fields: [{ kind: 'photo', x: 10, y: 10, size: 40, value: '' }] }).raster;
   t.same(px(noPhoto, 12, 30), [200, 200, 200], 'a missing photo is a grey box');
@@ -84,7 +89,8 @@ t.test('Chinese placeholders: distinct per character, framed, stable', async (t)
 });
 
 t.test('Evolis K panel: 648 × 1016 dots, round trip of black and white', async (t) => {
-  const face = renderFace({ ...ID1_300DPI, fields: [{ kind: 'text', x: 100, y: 100, size: 80, value: 'HI' }] });
+  // The bitmap fallback font draws pure black: it must come back unchanged.
+  const face = renderFace({ ...ID1_300DPI, fields: [{ kind: 'text', x: 100, y: 100, size: 80, value: 'HI' }] }, { fonts: [] });
   const panel = monoPanel(face.raster);
   t.equal(panel.length, EVOLIS_PANEL.bytes);
   const back = panelToRaster(panel);
@@ -92,11 +98,30 @@ t.test('Evolis K panel: 648 × 1016 dots, round trip of black and white', async 
   t.throws(() => panelToRaster(new Uint8Array(10)), FaceError);
 });
 
+t.test('Evolis K panel of anti-aliased font text: solid strokes stay ink, the background stays clean', async (t) => {
+  const face = renderFace({ ...ID1_300DPI, fields: [{ kind: 'text', x: 100, y: 100, size: 120, value: '姓名 HI' }] });
+  const back = panelToRaster(monoPanel(face.raster));
+  let solid = 0;
+  let kept = 0;
+  let stray = 0;
+  for (let i = 0; i < face.raster.data.length; i += 3) {
+    const v = face.raster.data[i]!;
+    if (v === 0) {
+      solid++;
+      if (back.data[i] === 0) kept++;
+    } else if (v === 255 && back.data[i] === 0) stray++;
+  }
+  t.ok(solid > 1000, `the text has solid strokes (${solid} black pixels)`);
+  t.equal(kept, solid, 'every black pixel is printed');
+  t.equal(stray, 0, 'no ink where the face is white');
+});
+
 t.test('bad layouts and bad photos name the field', async (t) => {
   t.throws(() => renderFace({ width: 5, height: 5, fields: [] }), /width and height/);
   t.throws(() => renderFace({ width: 100, height: 100, fields: [{ kind: 'text', x: 200, y: 0, size: 10, value: 'x' }] }), /fields\[0\]: \(200, 0\) is outside/);
   t.throws(() => renderFace({ width: 100, height: 100, fields: [{ kind: 'logo' as never, x: 0, y: 0, size: 10, value: 'x' }] }), /fields\[0\]: kind/);
-  t.throws(() => renderFace({ width: 100, height: 100, fields: [{ kind: 'photo', x: 0, y: 0, size: 10, value: Uint8Array.of(1, 2, 3) }] }), /fields\[0\]: the photo is not a usable PNG/);
+  t.throws(() => renderFace({ width: 100, height: 100, fields: [{ kind: 'photo', x: 0, y: 0, size: 10, value: Uint8Array.of(1, 2, 3) }] }), /fields\[0\] \(photo\): the photo is not usable: not a PNG or JPEG file/);
+  t.throws(() => renderFace({ width: 100, height: 100, fields: [{ kind: 'text', x: 0, y: 0, size: 10, value: 'x', color: 'red' }] }), { name: 'FaceError', field: 0 });
   t.throws(() => renderFace({ width: 100, height: 100, background: 'red', fields: [] }), /#RRGGBB/);
   t.throws(() => decodePng(Uint8Array.of(1, 2, 3)), PngError);
   const good = encodePng({ width: 2, height: 2, data: new Uint8Array(12) });
