@@ -63,3 +63,60 @@ export function measurePair(a: [string, () => unknown], b: [string, () => unknow
     { name: b[0], nsPerOp: median(samples[1]!) },
   ];
 }
+
+/** The middle value (the upper one of an even count, as measure and measurePair take it). */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+}
+
+export interface RoundStats {
+  name: string;
+  /** One value per round (the unit is the caller's: ns per operation from measureRoundsAsync). */
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stats(name: string, samples: number[]): RoundStats {
+  return { name, samples, median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
+}
+
+export interface InterleavedPair {
+  a: RoundStats;
+  b: RoundStats;
+  /** b's median / a's median. */
+  ratio: number;
+  /** b / a within each round: the spread of the comparison itself. */
+  roundRatios: RoundStats;
+}
+
+/**
+ * Times two asynchronous jobs of `ops` operations each with their rounds interleaved, the order
+ * swapped every round (A B, B A, A B …) so that drift and load from other processes fall on
+ * both alike, after one untimed warm-up of each. Returns ns per operation per round, the
+ * medians, their ratio (b / a) and the spread of the per-round ratios.
+ */
+export async function measurePairAsync(a: [string, () => Promise<unknown>], b: [string, () => Promise<unknown>], opts: { ops: number; rounds?: number }): Promise<InterleavedPair> {
+  const rounds = opts.rounds ?? 9;
+  await a[1]();
+  await b[1]();
+  const samples: [number[], number[]] = [[], []];
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    return Number(process.hrtime.bigint() - t0) / opts.ops;
+  };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      samples[0].push(await time(a[1]));
+      samples[1].push(await time(b[1]));
+    } else {
+      samples[1].push(await time(b[1]));
+      samples[0].push(await time(a[1]));
+    }
+  }
+  const sa = stats(a[0], samples[0]);
+  const sb = stats(b[0], samples[1]);
+  return { a: sa, b: sb, ratio: sb.median / sa.median, roundRatios: stats(`${b[0]} / ${a[0]}`, samples[1].map((x, i) => x / samples[0][i]!)) };
+}

@@ -3,7 +3,13 @@
 // serve` as a child process; skipped with the reason when the stack is down or dist/ is not built;
 // the PC/SC test lock of test/helpers/pcsc.ts is held meanwhile) — and batch throughput with 1, 4
 // and 16 simulated printer stations at 1 ms per APDU, as a ratio to ideal linear scaling.
-// Run: node --import @tapjs/typescript/import bench/runner.ts   (scripts/pcsc-stack.sh start for the PC/SC part)
+// The two sides of each per-APDU comparison run in interleaved rounds (raw, executor, executor,
+// raw, …: bench/measure.ts measurePairAsync); the figures are the medians per side, the ratio of
+// the medians and the spread (min–max) of the per-round ratios, so a difference smaller than that
+// spread is noise. The scaling runs leave the simulated printers' kept output (DIR/sim-output,
+// written synchronously by the printers in the runner's process) off; one more 16-station run
+// with it on shows what it costs `cardsmith run --sim`.
+// Run: npm run bench:runner   (node dist/bench/runner.js; scripts/pcsc-stack.sh start for the PC/SC part)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +21,7 @@ import { SCRIPT_FORMAT, type CardScript } from '../personalization/script.js';
 import { SimulatorTransport } from '../readers/simulator.js';
 import { PcscTransport } from '../readers/pcsc.js';
 import type { Transport } from '../readers/transport.js';
+import { measurePairAsync, type InterleavedPair } from './measure.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../test/helpers/pcsc.js';
 import type { Test } from 'tap';
 import { openStations, simulatedStations } from '../readers/stations/index.js';
@@ -31,25 +38,28 @@ try {
   const raw = fromHex(cmd);
   const script: CardScript = { format: SCRIPT_FORMAT, recordId: 'bench', line: 1, interface: 'contact', steps: Array.from({ length: N }, () => ({ op: 'apdu' as const, apdu: cmd })), verify: [] };
   let t0: number;
-  /** Best of `rounds`: µs per APDU of a raw transmit loop and of the executor running the same APDUs. */
-  const overhead = async (t: Transport, n: number, rounds: number): Promise<{ rawUs: number; execUs: number }> => {
+  /** µs per APDU of a raw transmit loop and of the executor running the same APDUs, in interleaved rounds on one card. */
+  const overhead = (t: Transport, n: number, rounds: number): Promise<InterleavedPair> => {
     const sc: CardScript = { ...script, steps: script.steps.slice(0, n) };
-    let rawUs = Infinity;
-    let execUs = Infinity;
-    for (let i = 0; i < n; i++) await t.transmit(raw); // warm-up (JIT, the PC/SC connection)
-    for (let round = 0; round < rounds; round++) {
-      let t1 = performance.now();
-      for (let i = 0; i < n; i++) await t.transmit(raw);
-      rawUs = Math.min(rawUs, ((performance.now() - t1) * 1000) / n);
-      t1 = performance.now();
-      await executeScript(t, sc, { provider: store, transportKey: TRANSPORT_KEY });
-      execUs = Math.min(execUs, ((performance.now() - t1) * 1000) / n);
-    }
-    return { rawUs, execUs };
+    return measurePairAsync(
+      [
+        'raw transport',
+        async () => {
+          for (let i = 0; i < n; i++) await t.transmit(raw);
+        },
+      ],
+      ['executor', () => executeScript(t, sc, { provider: store, transportKey: TRANSPORT_KEY })],
+      { ops: n, rounds },
+    );
   };
-  const line = (where: string, r: { rawUs: number; execUs: number }) =>
-    console.log(`per-APDU, ${where}: raw transport ${r.rawUs.toFixed(1)} µs, executor ${r.execUs.toFixed(1)} µs, overhead ${(r.execUs - r.rawUs).toFixed(1)} µs (${(r.execUs / r.rawUs).toFixed(2)}×)`);
-  line('in-process simulator', await overhead(tr, N, 5));
+  const us = (ns: number) => (ns / 1000).toFixed(1);
+  const line = (where: string, r: InterleavedPair) =>
+    console.log(
+      `per-APDU, ${where}, ${r.a.samples.length} interleaved rounds: raw transport median ${us(r.a.median)} µs (rounds ${us(r.a.min)}–${us(r.a.max)}), ` +
+        `executor median ${us(r.b.median)} µs (rounds ${us(r.b.min)}–${us(r.b.max)}), overhead ${us(r.b.median - r.a.median)} µs; ` +
+        `ratio of medians ${r.ratio.toFixed(2)}×, per-round ratios ${r.roundRatios.min.toFixed(2)}–${r.roundRatios.max.toFixed(2)}× (median ${r.roundRatios.median.toFixed(2)}×)`,
+    );
+  line('in-process simulator', await overhead(tr, N, 9));
 
   // 1b. The same through pcscd + vpcd on a served card.
   const skip = (await stackSkipReason()) || binSkipReason();
@@ -66,7 +76,7 @@ try {
       await readerState(READER0, 'present', 15_000);
       const pc = await PcscTransport.open(READER0);
       try {
-        line(`PC/SC (pcscd + vpcd, ${READER0}; differences of a few µs are within its jitter)`, await overhead(pc, 500, 5));
+        line(`PC/SC (pcscd + vpcd, ${READER0})`, await overhead(pc, 500, 9));
       } finally {
         await pc.close();
       }
@@ -80,17 +90,21 @@ try {
   // 2. Throughput with 1, 4, 16 stations at 1 ms per APDU.
   const scripts = await makeScripts(store, 192, 'b');
   const rates: Record<number, number> = {};
-  for (const n of [1, 4, 16]) {
-    const dir = join(root, `batch-${n}`);
+  for (const [n, keep] of [[1, false], [4, false], [16, false], [16, true]] as const) {
+    const dir = join(root, `batch-${n}${keep ? '-kept' : ''}`);
     const cards = scripts.slice(0, n === 1 ? 24 : n === 4 ? 96 : 192);
     writeBatch(dir, cards);
     const opened = openStations(simulatedStations(n, { latency: { apduMs: 1 } }));
     t0 = performance.now();
-    const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
+    const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, keepSimOutput: keep });
     const s = (performance.now() - t0) / 1000;
     await opened.close();
-    rates[n] = res.counts.issued / s;
-    console.log(`${String(n).padStart(2)} station(s): ${res.counts.issued} cards in ${s.toFixed(2)} s = ${(rates[n] * 3600).toFixed(0)} cards/h, scaling ${(rates[n] / rates[1]! / n).toFixed(2)} of ideal linear`);
+    const rate = res.counts.issued / s;
+    if (!keep) rates[n] = rate;
+    console.log(
+      `${String(n).padStart(2)} station(s)${keep ? ', keeping sim-output' : ''}: ${res.counts.issued} cards in ${s.toFixed(2)} s = ${(rate * 3600).toFixed(0)} cards/h, ` +
+        (keep ? `${(rate / rates[n]!).toFixed(2)} of the rate without` : `scaling ${(rate / rates[1]! / n).toFixed(2)} of ideal linear`),
+    );
   }
 } finally {
   await store.close();

@@ -104,7 +104,7 @@ export function demoCommand(ctx: Ctx): CommandModule {
           ctx.io.out('');
           ctx.io.out(formatReportText(report));
           ctx.io.out('');
-          ctx.io.out(`next: cardsmith report ${out} --html report.html; the key store opens with --keystore ${keystore} --pass-file ${passFile}`);
+          ctx.io.out(`next: cardsmith report ${out} --html report.html; cardsmith verify ${out} --sim --keystore ${keystore} --pass-file ${passFile} re-reads every card the printers kept`);
         }
         if (!allIssued || dup > 0) ctx.exitCode = EXIT_FAILED;
       } finally {

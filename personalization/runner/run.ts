@@ -18,13 +18,15 @@
 // tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AuditLog, type AuditHash } from '../../keys/audit.js';
 import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRecord, type InspectResult, type JournalCounts } from '../journal/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
-import { classifyError, renderFace, type Station } from '../../readers/stations/index.js';
+import { BatchFaces, classifyError, defaultFonts, SimulatedMover, type Station } from '../../readers/stations/index.js';
+import { loadProfile } from '../../profiles/index.js';
+import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
 import { MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
 
@@ -96,6 +98,8 @@ export interface RunBatchOptions {
   keepFaces?: boolean;
   /** Hash of a new DIR/audit.log (default sha256; an existing log keeps its own). */
   auditHash?: AuditHash;
+  /** Simulated printers keep their cards in DIR/sim-output (hopper, reject bin, encoder; default true). */
+  keepSimOutput?: boolean;
 }
 
 /** The batch's audit log: DIR/audit.log. */
@@ -124,14 +128,38 @@ function kindOf(e: unknown): 'station' | 'card' {
   return classifyError(e);
 }
 
+/** The profile's face.fonts (absolute paths); [] when it has none or cannot be loaded here (with a warning). */
+function profileFaceFonts(m: BatchManifest, warn: (text: string) => void): string[] {
+  const file = m.profile?.file;
+  if (!file) return [];
+  try {
+    return loadProfile(file).face?.fonts ?? [];
+  } catch (e) {
+    warn(`card faces: profile ${file} cannot be loaded here (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): its face.fonts are not used`);
+    return [];
+  }
+}
+
+/** Where photo file names of the scripts are found: the batch input's folder, then the batch folder. */
+function photoDirsOf(batch: Batch): string[] {
+  const input = batch.manifest.input?.file;
+  return [...(input ? [dirname(resolve(input))] : []), batch.dir];
+}
+
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   const emit = o.onEvent ?? (() => {});
   const journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
   const paused: { station: string; reason: string }[] = [];
   try {
     journal.addRecords(batch.scripts.keys());
+    // Simulated printers keep their output in the batch folder (and find the card left in their encoder after a crash).
+    if (o.keepSimOutput ?? true) for (const st of o.stations) if (st.mover instanceof SimulatedMover) st.mover.printer.keepOutput(join(batch.dir, SIM_OUTPUT_DIR));
+    const simCardsLeft = o.stations.filter((st) => st.mover instanceof SimulatedMover && st.mover.printer.outputDir !== undefined && st.mover.printer.current !== undefined && !st.card).map((st) => st.name);
     const plan = journal.plan();
-    if (plan.kind === 'nothing-to-do') return { kind: 'nothing-to-do', message: plan.message, counts: plan.counts, paused, recovered: 0 };
+    if (plan.kind === 'nothing-to-do' && !(o.resume && simCardsLeft.length > 0)) {
+      const note = simCardsLeft.length > 0 ? `; simulated printer(s) ${simCardsLeft.join(', ')} still hold a card in the encoder: run with --resume to move it` : '';
+      return { kind: 'nothing-to-do', message: plan.message + note, counts: plan.counts, paused, recovered: 0 };
+    }
     // Verified whole before the first append: a broken chain stops the run (AuditError) rather than being extended.
     const log = AuditLog.openOrCreate(join(batch.dir, AUDIT_LOG), o.auditHash ?? 'sha256', 'runner');
     const audit = (op: string, recordId: string | undefined, detail: AuditDetail): void => {
@@ -149,11 +177,18 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     if (inFlight.length > 0 && !o.resume) {
       throw new ResumeNeededError(`${inFlight.length} record(s) are still in progress from a run that did not end (${inFlight.slice(0, 3).map((r) => `${r.recordId} on ${r.station}`).join(', ')}${inFlight.length > 3 ? ', …' : ''}): run again with --resume so the cards in the encoders are inspected first`);
     }
+    if (simCardsLeft.length > 0 && !o.resume) {
+      throw new ResumeNeededError(`simulated printer(s) ${simCardsLeft.join(', ')} still have a card in the encoder from a run that did not end: run again with --resume so those cards are inspected first`);
+    }
+    // Faces: the profile's face.fonts, then CARDSMITH_FONTS and the system fonts; photo files from the
+    // batch input's folder (prep wrote their names). Set up at the first face (loading the profile).
+    let faces: BatchFaces | undefined;
     const faceOf = (id: string): Uint8Array | undefined => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
-      // Photos the renderer cannot take (prep writes the batch's file path; JPEG is not decoded) are left off the face.
-      const png = renderFace({ width: f.width, height: f.height, fields: f.fields.filter((x) => x.kind !== 'photo' || x.value.startsWith('data:image/png;base64,')).map((x) => ({ ...x, size: x.size ?? 24 })) }).png;
+      const warn = (text: string) => emit({ type: 'message', level: 'warn', text });
+      faces ??= new BatchFaces({ fonts: [...profileFaceFonts(batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
+      const png = faces.render(id, f).png;
       if (o.keepFaces ?? true) {
         mkdirSync(join(batch.dir, 'faces'), { recursive: true });
         writeFileSync(join(batch.dir, 'faces', faceFileName(id)), png);

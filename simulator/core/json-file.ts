@@ -25,12 +25,16 @@ function parse(text: string, path: string): unknown {
 
 /** Mode 0600: an image holds the card's keys. Synchronous, so exit handlers can use it. */
 export function writeJsonAtomicSync(path: string, value: unknown): void {
-  const text = `${JSON.stringify(value, null, 2)}\n`;
+  writeFileAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The same for any content (a kept card's face PNG beside its image). */
+export function writeFileAtomicSync(path: string, content: string | Uint8Array): void {
   const tmp = tempPath(path);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
     try {
-      writeSync(fd, text);
+      writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -4,11 +4,9 @@
 // and every card in the output hoppers passes its record's verification (0 reported-good cards
 // half-personalized); no issued record lacks its card.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Journal } from '../../personalization/journal/index.js';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { readFileSync } from 'node:fs';
@@ -18,49 +16,14 @@ import { SimulatorTransport } from '../../readers/simulator.js';
 import { createSsCard } from '../../simulator/index.js';
 import { chipSerialFromAtr } from '../../readers/stations/index.js';
 import { PersistentPrinter } from './fixtures/persistent-station.js';
-import { makeKeyStore, makeScripts, PASSPHRASE, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { makeKeyStore, makeScripts, prng, runnerChild, TRANSPORT_KEY, writeBatch } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-crash-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 const { store, path: keystore } = await makeKeyStore(root);
 t.teardown(() => store.close());
 
-function child(t: Tap.Test, args: string[], killAt: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
-  const c = spawn(process.execPath, ['--import', '@tapjs/typescript/import', join(ROOT, 'test/runner/fixtures/crash-child.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', KILL_AT: String(killAt), PASS: new TextDecoder().decode(PASSPHRASE) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => {
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      c.kill('SIGKILL');
-      reject(new Error(`runner child did not finish in 120 s: ${err}`));
-    }, 120_000);
-    c.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-  });
-}
 
-// mulberry32: the seeded kill points.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -78,7 +41,7 @@ t.test('SIGKILL at 20 seeded points, resume each time', async (t) => {
   let first = true;
   while (kills.length < 20) {
     const at = 5 + Math.floor(rnd() * 40);
-    const r = await child(t, [dir, stateDir, keystore, first ? '0' : '1'], at);
+    const r = await runnerChild(t, 'test/runner/fixtures/crash-child.ts', [dir, stateDir, keystore, first ? '0' : '1'], at);
     first = false;
     if (r.signal === 'SIGKILL') {
       kills.push(at);
@@ -88,13 +51,13 @@ t.test('SIGKILL at 20 seeded points, resume each time', async (t) => {
     break;
   }
   t.equal(kills.length, 20, `killed at event ${kills.join(', ')}`);
-  const last = await child(t, [dir, stateDir, keystore, '1'], 0);
+  const last = await runnerChild(t, 'test/runner/fixtures/crash-child.ts', [dir, stateDir, keystore, '1'], 0);
   t.equal(last.code, 0, last.err);
   const summary = JSON.parse(last.out.trim().split('\n').pop()!) as { counts: { total: number; issued: number; rejected: number; pending: number; inProgress: number; review: number } };
   t.match(summary.counts, { total: 50, pending: 0, inProgress: 0, review: 0 });
   t.equal(summary.counts.issued + summary.counts.rejected, 50, '0 lost records');
 
-  const again = await child(t, [dir, stateDir, keystore, '1'], 0);
+  const again = await runnerChild(t, 'test/runner/fixtures/crash-child.ts', [dir, stateDir, keystore, '1'], 0);
   t.match(again.out, /"kind":"nothing-to-do"/, 'a finished batch: nothing to do');
 
   const journal = Journal.open(dir);

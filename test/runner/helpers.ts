@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 const require_fs = () => fs;
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { concat, fromHex, toHex } from '../../bytes/index.js';
 import { buildTlv } from '../../iso7816/index.js';
 import { createCaCertificate, FileKeyStore } from '../../keys/index.js';
@@ -112,4 +114,45 @@ export async function makeScripts(store: FileKeyStore, n: number, prefix = 'r'):
   const out: CardScript[] = [];
   for (let i = 1; i <= n; i++) out.push(await ssScript(store, `${prefix}${String(i).padStart(4, '0')}`, i));
   return out;
+}
+
+/**
+ * Runs a runner child script (test/runner/fixtures/…) that SIGKILLs itself at its `killAt`-th
+ * kill point (0: never); resolves with how it ended and what it printed (bounded at 120 s).
+ */
+export function runnerChild(t: { teardown(fn: () => void): void }, script: string, args: string[], killAt: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const c = spawn(process.execPath, ['--import', '@tapjs/typescript/import', join(root, script), ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', KILL_AT: String(killAt), PASS: new TextDecoder().decode(PASSPHRASE) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      c.kill('SIGKILL');
+      reject(new Error(`runner child did not finish in 120 s: ${err}`));
+    }, 120_000);
+    c.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
+
+/** mulberry32: seeded kill points. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
 }
