@@ -162,16 +162,9 @@ t.test('bad input and failures: exit codes 2 and 1, one clear line', async (t) =
 
 t.test('--help of every gp command has examples and --json', async (t) => {
   for (const cmd of ['info', 'list', 'load', 'install', 'delete', 'put-key', 'lock', 'unlock', 'terminate', 'store-data', 'probe-keys', 'cap']) {
-    const printed: string[] = [];
-    const log = console.log;
-    console.log = (...x: unknown[]) => void printed.push(x.join(' '));
-    try {
-      const r = await cli(['gp', cmd, '--help']);
-      t.equal(r.code, 0, `${cmd} --help`);
-    } finally {
-      console.log = log;
-    }
-    const text = printed.join('\n');
+    const r = await cli(['gp', cmd, '--help']);
+    t.equal(r.code, 0, `${cmd} --help`);
+    const text = r.out;
     t.match(text, /Examples:/, `${cmd} has examples`);
     t.match(text, /--json/, `${cmd} has --json`);
   }
