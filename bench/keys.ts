@@ -15,6 +15,7 @@ import { des3EncryptEcb } from '../crypto/des3.js';
 import { FileKeyStore } from '../keys/file-store.js';
 import { Pkcs11KeyStore, SOFTHSM2_MODULE } from '../keys/pkcs11-store.js';
 import type { DeriveRequest, KeyProvider } from '../keys/types.js';
+import { median } from './measure.js';
 
 const KMC = new Uint8Array(randomBytes(16));
 const KMC_AES = new Uint8Array(randomBytes(16));
@@ -67,8 +68,7 @@ async function cardsPerSecond(perCard: (i: number) => number | Promise<number>, 
     }
     samples.push((n * 1e9) / Number(process.hrtime.bigint() - t0));
   }
-  samples.sort((a, b) => a - b);
-  const cps = samples[Math.floor(samples.length / 2)]!;
+  const cps = median(samples);
   return { cps, usPerCard: 1e6 / cps };
 }
 

@@ -23,8 +23,7 @@ export function measure(name: string, fn: () => unknown, opts: { rounds?: number
     for (let i = 0; i < batch; i++) fn();
     samples.push(Number(process.hrtime.bigint() - t0) / batch);
   }
-  samples.sort((a, b) => a - b);
-  return { name, nsPerOp: samples[Math.floor(samples.length / 2)]! };
+  return { name, nsPerOp: median(samples) };
 }
 
 export function fmtNs(ns: number): string {
@@ -57,7 +56,6 @@ export function measurePair(a: [string, () => unknown], b: [string, () => unknow
       samples[k]!.push(Number(process.hrtime.bigint() - t0) / n);
     });
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   return [
     { name: a[0], nsPerOp: median(samples[0]!) },
     { name: b[0], nsPerOp: median(samples[1]!) },

@@ -18,7 +18,7 @@ import { concat, fromHex, toHex } from '../bytes/index.js';
 import { des3EncryptEcb } from '../crypto/des3.js';
 import { defaultSimCardFactory, loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../readers/index.js';
 import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage } from '../simulator/index.js';
-import { fmtNs } from './measure.js';
+import { fmtNs, median } from './measure.js';
 
 const READER = 'Virtual PCD 00 00';
 const ROOT = new URL('../../', import.meta.url); // dist/bench/ → repository root
@@ -77,8 +77,7 @@ async function apdusPerSecond(tr: Transport, rounds = 7, minMs = 250): Promise<n
     }
     rates.push((n / ms) * 1000);
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)]!;
+  return median(rates);
 }
 
 interface Result {
