@@ -11,13 +11,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concat, fromHex, toHex } from '../bytes/index.js';
 import { des3EncryptEcb } from '../crypto/des3.js';
 import { defaultSimCardFactory, loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../readers/index.js';
 import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage } from '../simulator/index.js';
+import { takeStackLock } from '../test/helpers/pcsc.js';
 import { fmtNs, median } from './measure.js';
 
 const READER = 'Virtual PCD 00 00';
@@ -126,45 +127,11 @@ async function stackReason(): Promise<{ reason?: string; shim: string }> {
   return { shim };
 }
 
-// The PC/SC tests' lock (test/helpers/pcsc.ts): one user of the virtual readers at a time.
-const LOCK = join(tmpdir(), 'cardsmith-pcsc-e2e.lock');
-
-async function takeLock(timeoutMs: number): Promise<(() => void) | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return () => rmSync(LOCK, { recursive: true, force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = Number.NaN;
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        /* being written or removed */
-      }
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function throughPcsc(state: string, perApduInProcessNs: number): Promise<Result['pcsc']> {
   const { reason, shim } = await stackReason();
   if (reason) return { skipped: reason };
-  const release = await takeLock(60_000);
-  if (!release) return { skipped: `the PC/SC tests hold the virtual readers (${LOCK}); run the bench when they are done` };
+  const release = await takeStackLock(60_000);
+  if (!release) return { skipped: 'the PC/SC tests hold the virtual readers; run the bench when they are done' };
   const child = spawn(process.execPath, [BIN, 'sim', 'serve', '--state', state], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const orphanGuard = (): void => void child.kill('SIGKILL');
@@ -219,7 +186,7 @@ async function throughPcsc(state: string, perApduInProcessNs: number): Promise<R
     clearTimeout(timer);
     await waitForReader(READER, 'empty', { timeoutMs: 5000 }).catch(() => undefined);
     process.off('exit', orphanGuard);
-    release();
+    await release();
   }
 }
 

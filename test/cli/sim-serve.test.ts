@@ -10,7 +10,7 @@ import { run } from '../../bin/main.js';
 import type { Io } from '../../bin/io.js';
 import { fromHex, toHex } from '../../bytes/index.js';
 import type { Transport } from '../../readers/index.js';
-import { FakeVpcd, type VpcdConnection, WAIT_MS } from '../helpers/fake-vpcd.js';
+import { FakeVpcd, type VpcdConnection, WAIT_MS, withTimeout } from '../helpers/fake-vpcd.js';
 import { BINARY_DATA, personalizationFlow } from '../helpers/sscard-flow.js';
 
 interface Running {
@@ -49,7 +49,7 @@ function start(args: string[]): Running {
     },
     async stop() {
       ac.abort();
-      return Promise.race([done, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('sim serve did not stop')), WAIT_MS))]);
+      return withTimeout(done, WAIT_MS, 'sim serve did not stop');
     },
   };
 }

@@ -1,8 +1,8 @@
 // Host ↔ the simulated GP card through the real PC/SC stack: the card sits behind vsmartcard's
 // vpcd (readers/vpcd-bridge.ts) as reader "Virtual PCD 00 01", and the host talks to it with
 // PcscTransport through pcscd — authentication at SCP03 level 33, load, install, personalize,
-// read back, delete. Skipped, with the reason, where the stack or the simulated card is missing,
-// or when another test holds that virtual reader (the card's ATR tells whose card answers).
+// read back, delete. Skipped, with the reason, where the stack or the simulated card is missing.
+// Like every test of the virtual readers it holds their lock, so no other test's card is there.
 import t from 'tap';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { GP_TEST_KEY } from '../../channels/index.js';
@@ -11,6 +11,7 @@ import { CapFile, GpSession, writeCap } from '../../globalplatform/index.js';
 import { PcscTransport, VpcdBridge } from '../../readers/index.js';
 import type { Transport } from '../../readers/transport.js';
 import type { SimulatedCard } from '../../simulator/card.js';
+import { lockStack, READER1, readerState, stackSkipReason } from '../helpers/pcsc.js';
 
 interface GpSimModule {
   createGpCard(options?: { scp?: '02' | '03'; seed?: number }): SimulatedCard;
@@ -19,13 +20,16 @@ interface GpSimModule {
 }
 
 async function setup(): Promise<{ skip: string } | { m: GpSimModule; bridge: VpcdBridge; transport: Transport }> {
-  if (process.env.CARDSMITH_NO_PCSC === '1') return { skip: 'CARDSMITH_NO_PCSC=1' };
+  const stack = await stackSkipReason();
+  if (stack) return { skip: stack };
   let m: GpSimModule;
   try {
     m = (await import('../../simulator/gp/index.js' as string)) as GpSimModule;
   } catch (e) {
     return { skip: `the simulated GP card is not available: ${(e as Error).message}` };
   }
+  await lockStack(t);
+  await readerState(READER1, 'empty');
   const card = m.createGpCard({ scp: '03', seed: 21 });
   const atr = toHex(card.powerOn('contactless'));
   card.powerOff();
@@ -33,15 +37,15 @@ async function setup(): Promise<{ skip: string } | { m: GpSimModule; bridge: Vpc
   bridge.start();
   let transport: Transport;
   try {
-    transport = await PcscTransport.open('Virtual PCD 00 01', { waitMs: 8000 });
+    transport = await PcscTransport.open(READER1, { waitMs: 8000 });
   } catch (e) {
     await bridge.stop();
-    return { skip: `no PC/SC reader "Virtual PCD 00 01" with a card (${(e as Error).message}); is pcscd with vpcd running?` };
+    throw e;
   }
   if (toHex(transport.atr()) !== atr) {
     await transport.close();
     await bridge.stop();
-    return { skip: 'the virtual reader holds another test\'s card (ATR differs)' };
+    throw new Error(`${READER1} answers with another card's ATR (${toHex(transport.atr())}, expected ${atr}) although this test holds the readers' lock`);
   }
   return { m, bridge, transport };
 }
@@ -54,6 +58,7 @@ t.test('host ↔ simulated GP card through pcscd + vpcd', { skip: 'skip' in env 
   t.teardown(async () => {
     await transport.close().catch(() => undefined);
     await bridge.stop();
+    await readerState(READER1, 'empty');
   });
   const session = new GpSession(transport);
   await session.selectSd();

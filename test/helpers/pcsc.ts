@@ -1,9 +1,9 @@
 // The real PC/SC stack in tests: whether it is up (else the reason to skip), one stack user at a
-// time across test files (a lock directory), waits for the virtual reader, and `cardsmith sim
+// time across test files (a lock on a loopback port), waits for the virtual reader, and `cardsmith sim
 // serve` as a child process that is always stopped in teardown. Every wait is bounded.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
@@ -38,14 +38,33 @@ export function binSkipReason(): false | string {
   return existsSync(BIN) ? false : 'dist/bin/cardsmith.js is not built (run npx tsc -p tsconfig.json)';
 }
 
-const LOCK = join(tmpdir(), 'cardsmith-pcsc-e2e.lock');
+// The lock is a listening loopback port: the kernel frees it when its holder exits, however it
+// exits, so there is no stale lock to clean up and no race between two waiters cleaning one up.
+const LOCK_PORT = 35960;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+function listenOnce(port: number): Promise<Server | NodeJS.ErrnoException> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(server));
+  });
+}
+
+/**
+ * Takes the virtual readers' lock (waiting up to `timeoutMs`); resolves with its release, or
+ * undefined when another user still holds it then. For scripts (bench/); tests use lockStack.
+ */
+export async function takeStackLock(timeoutMs: number): Promise<(() => Promise<void>) | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await listenOnce(LOCK_PORT);
+    if (got instanceof Server) {
+      got.unref(); // holding the lock must not keep the process alive
+      return () => new Promise<void>((resolve) => got.close(() => resolve()));
+    }
+    if (got.code !== 'EADDRINUSE') throw new Error(`the PC/SC test lock (loopback port ${LOCK_PORT}) cannot be taken: ${got.message}`);
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -54,32 +73,9 @@ function alive(pid: number): boolean {
  * connecting to the same vpcd port would replace each other. Released in teardown.
  */
 export async function lockStack(t: Test, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        /* being written or removed */
-      }
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`the PC/SC test lock ${LOCK} is still held after ${timeoutMs} ms (pid ${owner})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  t.teardown(() => {
-    try {
-      if (readFileSync(join(LOCK, 'pid'), 'utf8') === String(process.pid)) rmSync(LOCK, { recursive: true, force: true });
-    } catch {
-      /* already gone */
-    }
-  });
+  const release = await takeStackLock(timeoutMs);
+  if (!release) throw new Error(`the PC/SC test lock (loopback port ${LOCK_PORT}) is still held by another test after ${timeoutMs} ms`);
+  t.teardown(release);
 }
 
 /** Waits until the reader shows no card (the stale-card rule of docs/pcsc.md) or a card. */

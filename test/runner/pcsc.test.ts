@@ -15,6 +15,7 @@ import { Journal } from '../../personalization/journal/index.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { loadProfile } from '../../profiles/index.js';
 import { cli } from '../helpers/cli.js';
+import { withTimeout } from '../helpers/fake-vpcd.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../helpers/pcsc.js';
 
 const skip = (await stackSkipReason()) || binSkipReason();
@@ -83,7 +84,7 @@ t.test('(e) a batch run through pcscd + vpcd on a served card: issued, and the c
   const stopped = await first.stop();
   t.equal(stopped.code, 0, 'sim serve stopped cleanly');
   t.match(stopped.out, /card state saved to /);
-  const r = await Promise.race([running, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the run did not end within 60 s of the card being taken out')), 60_000))]);
+  const r = await withTimeout(running, 60_000, 'the run did not end after the card was taken out');
   t.equal(r.code, 0, 'cardsmith run: exit 0 (all issued)', { stderr: r.err });
   const res = JSON.parse(r.out.trim().split('\n').pop()!) as { kind: string; counts: { issued: number; rejected: number; total: number } };
   t.equal(res.kind, 'done', 'the run did the batch');
