@@ -52,7 +52,7 @@ async function setup(): Promise<{ skip: string } | { m: GpSimModule; bridge: Vpc
 
 const env = await setup();
 
-t.test('host ↔ simulated GP card through pcscd + vpcd', { skip: 'skip' in env ? env.skip : false }, async (t) => {
+t.test('host ↔ simulated GP card through pcscd + vpcd', { skip: 'skip' in env ? env.skip : false, timeout: 60_000 }, async (t) => {
   if ('skip' in env) return;
   const { m, bridge, transport } = env;
   t.teardown(async () => {

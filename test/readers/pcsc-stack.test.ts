@@ -24,7 +24,7 @@ async function insert(t: Test, card: FakeCard | MultiInterfaceCard, iface: 'cont
   return bridge;
 }
 
-t.test('a personalization-like flow through pcscd + vpcd with a T=0 card', { skip }, async (t) => {
+t.test('a personalization-like flow through pcscd + vpcd with a T=0 card', { skip, timeout: 60_000 }, async (t) => {
   const card = new FakeCard({ t0: true, seed: 9 });
   const bridge = await insert(t, card);
   const tr = await PcscTransport.open(READER0);
@@ -51,7 +51,7 @@ t.test('a personalization-like flow through pcscd + vpcd with a T=0 card', { ski
   t.ok(bridge.stats.apdus >= 14);
 });
 
-t.test('card removal mid-session surfaces as CardRemovedError', { skip }, async (t) => {
+t.test('card removal mid-session surfaces as CardRemovedError', { skip, timeout: 60_000 }, async (t) => {
   const bridge = await insert(t, new FakeCard());
   const tr = await PcscTransport.open(READER0);
   t.teardown(() => tr.close());
@@ -63,7 +63,7 @@ t.test('card removal mid-session surfaces as CardRemovedError', { skip }, async 
   await t.rejects(PcscTransport.open(READER0), { name: 'CardRemovedError', message: /no card in the reader/ });
 });
 
-t.test('both interfaces of one card: contact in reader 0, contactless in reader 1', { skip }, async (t) => {
+t.test('both interfaces of one card: contact in reader 0, contactless in reader 1', { skip, timeout: 60_000 }, async (t) => {
   const card = new FakeCard();
   const shared = new MultiInterfaceCard(card, ['contact', 'contactless']);
   await insert(t, shared, 'contact');
