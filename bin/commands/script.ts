@@ -105,7 +105,7 @@ export function stepText(s: Step): string {
     case 'store-data':
       return `store-data ${s.dgis.map((d) => `${d.dgi.toString(16).padStart(4, '0').toUpperCase()}=${d.sealed ? sealedText(d.sealed) : (d.data ?? '')}`).join(' ')}`;
     case 'keygen-cert':
-      return `keygen-cert ${apduText(s.generate)} cert EF ${s.certificateFile} CA ${refText(s.ca)}${s.chunk !== undefined ? ` chunk ${s.chunk}` : ''}`;
+      return `keygen-cert ${apduText(s.generate)} cert EF ${s.certificateFile} CA ${refText(s.ca)}${s.chunk !== undefined ? ` chunk ${s.chunk}` : ''}${s.readChunk !== undefined ? ` read ${s.readChunk}` : ''}`;
     case 'run-apdu':
       return `run-apdu ${headerText(s.header)} ${s.data.map(partText).join(' ‖ ')}${s.le !== undefined ? ` le=${s.le}` : ''} ${swText(s.sw)}`;
   }

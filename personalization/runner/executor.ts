@@ -6,10 +6,11 @@
 //
 // Step kinds and the bytes they send (docs/simulator.md, docs/simulator-gp.md):
 //   apdu         the command as given
-//   sealed-apdu  header ‖ Lc ‖ unsealed data [‖ Le]
+//   sealed-apdu  header ‖ Lc ‖ unsealed data [‖ Le] (extended Lc/Le when the sizes need them)
 //   mac-apdu     GET CHALLENGE (00 84 00 00 n), then header ‖ Lc ‖ C ‖ MAC where C = data or
 //                ECB_encKey(data ‖ 80 00…), Lc counts the 4 MAC bytes, and
 //                MAC = PBOC MAC under macKey over header ‖ Lc ‖ C with IV = challenge ‖ 00…
+//                (short only: the MAC covers the one-byte Lc, as the card computes it)
 //   open         ssc-ext-auth: GET CHALLENGE, 00 82 00 keyId Lc ECB_K(challenge ‖ 00…);
 //                scp02/scp03: SELECT the SD, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE — later
 //                steps go through the secure channel until `close`
@@ -20,7 +21,7 @@
 //                UPDATE BINARY in `chunk`-byte pieces, READ BINARY it back in `readChunk`-byte
 //                pieces (extended Lc/Le when a piece needs them)
 //   check        the command; the SW and (when given) the response data must match
-//   run-apdu     header ‖ Lc ‖ data [‖ Le], data completed now from RunParts: constant bytes, slices
+//   run-apdu     header ‖ Lc ‖ data [‖ Le] as sealed-apdu, data completed now from RunParts: constant bytes, slices
 //                of card facts (atr: the transport's ATR; chipId: the last 8 historical bytes of
 //                the ATR; kdd: from the last INITIALIZE UPDATE; csn: the CPLC IC serial number,
 //                GET DATA 9F7F), keys derived from a key-store master (KeyProvider.deriveCardKey
@@ -213,12 +214,13 @@ function header(ctx: Ctx, text: string): Uint8Array {
   return h;
 }
 
-function shortApdu(ctx: Ctx, h: Uint8Array, data: Uint8Array, le?: number): Uint8Array {
-  if (data.length > 255) throw fail(ctx, `bad script: ${data.length} data bytes do not fit a short APDU`, { cardFault: false });
-  const parts = [h];
-  if (data.length) parts.push(Uint8Array.of(data.length), data);
-  if (le !== undefined) parts.push(Uint8Array.of(le & 0xff));
-  return concat(...parts);
+/** header ‖ Lc ‖ data [‖ Le] through iso7816's encoder: extended Lc/Le only when the sizes need them. */
+function commandApdu(ctx: Ctx, h: Uint8Array, data: Uint8Array, le?: number): Uint8Array {
+  try {
+    return encodeCommand({ cla: h[0]!, ins: h[1]!, p1: h[2]!, p2: h[3]!, data, le });
+  } catch (e) {
+    throw fail(ctx, `bad script: ${(e as Error).message}`, { cardFault: false });
+  }
 }
 
 /** READ/UPDATE BINARY without an SFI: P1-P2 is a 15-bit offset (ISO/IEC 7816-4, P1 b8 = 0). */
@@ -360,7 +362,7 @@ async function runStep(ctx: Ctx): Promise<void> {
     case 'sealed-apdu': {
       const h = header(ctx, s.header);
       await withSecret(ctx, s.data, 'the sealed data', async (secret) => {
-        const cmd = shortApdu(ctx, h, secret, s.le);
+        const cmd = commandApdu(ctx, h, secret, s.le);
         try {
           await expectSw(ctx, cmd, s.sw);
         } finally {
@@ -502,7 +504,7 @@ async function runStep(ctx: Ctx): Promise<void> {
       const h = header(ctx, s.header);
       const data = await completeParts(ctx, s.data, 'data');
       try {
-        const cmd = shortApdu(ctx, h, data, s.le);
+        const cmd = commandApdu(ctx, h, data, s.le);
         try {
           await expectSw(ctx, cmd, s.sw);
         } finally {

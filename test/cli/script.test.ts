@@ -69,6 +69,9 @@ t.test('script show: readable, no secret; --json parses; by index and by record 
   t.match(show.out, /<sealed>/, 'sealed PINs show nothing');
   t.match(show.out, /apdu 00 A4 00 0C 02 3F00 \[9000\]  # select MF/, 'APDUs formatted with formatCommand');
   t.match(show.out, /verify:\n/);
+  const keygen = scripts[1]!.steps.find((x) => x.op === 'keygen-cert');
+  t.ok(keygen && keygen.op === 'keygen-cert' && keygen.chunk !== undefined && keygen.readChunk !== undefined, 'sscard-gen3 sets both certificate chunk sizes');
+  if (keygen?.op === 'keygen-cert') t.match(show.out, new RegExp(`keygen-cert .* chunk ${keygen.chunk} read ${keygen.readChunk}`), 'keygen-cert shows its write and read chunk sizes');
   const json = await cli(['script', 'show', out, '--card', scripts[0]!.recordId, '--json']);
   t.equal(json.code, 0, json.err);
   const j = JSON.parse(json.out) as { card: number; recordId: string; steps: { n: number; op: string; text: string }[]; verify: unknown[] };

@@ -115,6 +115,24 @@ t.test('the PIN written through sealed-apdu works (VERIFY with it)', async (t) =
   t.equal(r.sw, 0x9000);
 });
 
+t.test('sealed-apdu and run-apdu go out through the APDU encoder: short Lc, extended Lc past 255 bytes, a bad Le is the script\'s fault', async (t) => {
+  const sent: string[] = [];
+  const recorder = { name: 'recorder', atr: () => new Uint8Array(8), reset: async () => new Uint8Array(8), close: async () => {}, transmit: async (c: Uint8Array) => (sent.push(toHex(c)), fromHex('9000')) };
+  const big = new Uint8Array(300).fill(0xa5);
+  await executeScript(recorder, script('r-enc', [
+    { op: 'sealed-apdu', header: '00D60000', data: { sealed: await seal(store, 'r-enc', big.subarray(0, 20)) } },
+    { op: 'sealed-apdu', header: '00D60000', data: { sealed: await seal(store, 'r-enc', big) } },
+    { op: 'run-apdu', header: '00DC0104', data: [{ hex: 'A5'.repeat(300) }], le: 256 },
+  ]), opts);
+  t.equal(sent[0], `00D6000014${'A5'.repeat(20)}`, '20 bytes: short Lc 14');
+  t.equal(sent[1], `00D6000000012C${'A5'.repeat(300)}`, '300 bytes: extended Lc 00 012C');
+  t.equal(sent[2], `00DC010400012C${'A5'.repeat(300)}0100`, '300 bytes and Le 256: extended Lc and a two-byte Le');
+  const e = (await executeScript(recorder, script('r-enc', [{ op: 'sealed-apdu', header: '00D60000', data: { sealed: await seal(store, 'r-enc', big.subarray(0, 4)) }, le: 0 }]), opts).catch((x: unknown) => x)) as StepError;
+  t.type(e, StepError);
+  t.equal(e.cardFault, false, 'the script, not the card');
+  t.match(e.message, /bad script: .*le 0 is ambiguous/);
+});
+
 for (const scp of ['02', '03'] as const) {
   t.test(`SCP${scp}: open with sealed keys, PUT KEY (KCVs checked), STORE DATA with a sensitive DGI, re-open with the new keys`, async (t) => {
     const card = createGpCard({ scp, seed: 21 });
