@@ -17,6 +17,8 @@ export interface DemoStoreOptions {
   profiles?: string[];
   /** scrypt cost of the store (FileKeyStore.create); tests pass a low one. */
   scryptLog2N?: number;
+  /** false: the transport keys are created non-exportable, as an HSM keeps them (default true). */
+  transportExportable?: boolean;
 }
 
 /** Creates a new key store at `path` with the demo keys; the caller closes it. */
@@ -33,7 +35,7 @@ export async function createDemoKeyStore(path: string, passphrase: Uint8Array, o
         if (ref.label === p.transport.key.label) {
           // The blank simulators' transport keys; two components (K, 0…0) make K.
           const value = name === 'gp-cps' ? DEFAULT_TEST_KEY : DEFAULT_TRANSPORT_KEY;
-          await store.importComponents({ label: ref.label, alg, usage: ['derive', 'encrypt', 'mac', 'wrap'] }, [value, new Uint8Array(value.length)]);
+          await store.importComponents({ label: ref.label, alg, usage: ['derive', 'encrypt', 'mac', 'wrap'], exportable: o.transportExportable ?? true }, [value, new Uint8Array(value.length)]);
         } else if (alg === 'sm2') {
           await store.generate({ label: ref.label, alg, usage: ['sign'] });
           const der = await createCaCertificate(store, { label: ref.label }, [{ type: 'C', value: 'CN' }, { type: 'CN', value: 'cardsmith demo card CA (not for real cards)' }]);

@@ -33,6 +33,16 @@ export interface SealedKey extends Sealed {
   alg: 'des3' | 'aes' | 'sm4';
 }
 
+/**
+ * A key that stays in the key store: the runner asks the store to compute with it (a token key
+ * that cannot leave the HSM). `kcv` is checked against the store's before the key is used.
+ */
+export interface StoredKey {
+  stored: { label: string; version: number };
+  alg: SealedKey['alg'];
+  kcv: string;
+}
+
 /** Hex status words the step accepts; `X` matches any digit (e.g. "63CX"). Default ["9000"]. */
 export type ExpectedSw = string[];
 
@@ -83,7 +93,8 @@ export type OpenStep =
       /** Native COS: GET CHALLENGE, then EXTERNAL AUTHENTICATE with the key `keyId` (docs/simulator.md). */
       protocol: 'ssc-ext-auth';
       keyId: number;
-      key: SealedKey;
+      /** Sealed for this card, or (a transport key the store will not export) kept in the store. */
+      key: SealedKey | StoredKey;
       challengeLength?: 8 | 16;
       note?: string;
     }

@@ -94,7 +94,10 @@ export function stepText(s: Step): string {
     case 'mac-apdu':
       return `mac-apdu ${headerText(s.header)} ${s.data === undefined ? '' : typeof s.data === 'string' ? s.data : sealedText(s.data)} mac=${sealedText(s.macKey)}${s.encryptKey ? ` enc=${sealedText(s.encryptKey)}` : ''} ${swText(s.sw)}`.replace(/  +/g, ' ');
     case 'open':
-      if (s.protocol === 'ssc-ext-auth') return `open ssc-ext-auth key ${s.keyId.toString(16).padStart(2, '0').toUpperCase()} ${sealedText(s.key)}`;
+      if (s.protocol === 'ssc-ext-auth') {
+        const key = 'stored' in s.key ? `<in the key store: ${refText(s.key.stored)} kcv=${s.key.kcv}>` : sealedText(s.key);
+        return `open ssc-ext-auth key ${s.keyId.toString(16).padStart(2, '0').toUpperCase()} ${key}`;
+      }
       return `open ${s.protocol} level ${s.securityLevel.toString(16).padStart(2, '0')}${s.keyVersion !== undefined ? ` kvn ${s.keyVersion}` : ''}${s.sdAid ? ` sd ${s.sdAid}` : ''} ${'master' in s.keys ? `master ${refText(s.keys.master)} ${s.keys.div}` : `enc=${sealedText(s.keys.enc)} mac=${sealedText(s.keys.mac)} dek=${sealedText(s.keys.dek)}`}`;
     case 'close':
       return 'close';

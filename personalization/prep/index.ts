@@ -13,7 +13,7 @@ import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import type { Reject } from '../batch/errors.js';
-import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey } from '../script.js';
+import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
 import type { SerialAllocation, SerialRegistry } from '../serials/registry.js';
 import { PrepError } from './errors.js';
 import { gpScript } from './gp.js';
@@ -158,14 +158,23 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     return v;
   };
 
-  // The card transport key goes into every script sealed, so its value is needed once here.
+  // The card transport key goes into every script sealed, so its value is needed once here —
+  // unless the store keeps it (created non-exportable, as on an HSM): then the scripts name it
+  // and the runner has the store compute the EXTERNAL AUTHENTICATE cryptogram.
   const tRef = { label: profile.transport.key.label, version: versionOf(profile.transport.key.label) };
   const tInfo = await store.info(tRef);
-  const exported = await store.exportComponents(tRef, 2);
-  const transportValue = xor(exported.components[0]!, exported.components[1]!);
-  wipe(...exported.components);
   if (tInfo.alg === 'sm2') throw new PrepError(`transport key ${tInfo.label} must be a symmetric key`);
   const tAlg: SealedKey['alg'] = tInfo.alg;
+  let transportValue: Uint8Array | undefined;
+  if (tInfo.exportable) {
+    const exported = await store.exportComponents(tRef, 2);
+    transportValue = xor(exported.components[0]!, exported.components[1]!);
+    wipe(...exported.components);
+  } else if (profile.cos !== 'sscard') {
+    throw new PrepError(
+      `transport key ${tInfo.label} v${tInfo.version} is not exportable, and a GlobalPlatform secure channel derives its session keys on the host from the key's value; use an exportable transport key set for ${profile.name}`,
+    );
+  }
 
   const cardKeys: CardKeySpec[] = profile.keys;
   const keysByName = new Map(cardKeys.map((k) => [k.name, k]));
@@ -238,14 +247,16 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
       for (const p of profile.pins) {
         pins.set(p.name, p.initial.kind === 'record' ? record[p.initial.field] ?? '' : p.initial.kind === 'fixed' ? p.initial.value : seededPin(seedKey, recordId, p));
       }
-      const transport: SealedKey = { ...(await seal(transportValue, tInfo.kcv)), alg: tAlg };
+      const transport: SealedKey | StoredKey = transportValue
+        ? { ...(await seal(transportValue, tInfo.kcv)), alg: tAlg }
+        : { stored: { label: tInfo.label, version: tInfo.version }, alg: tAlg, kcv: tInfo.kcv };
       const subject: Record<string, string> = {};
       for (const s of profile.pki?.subject ?? []) subject[s.type] = String(ev.evaluate(s.value));
 
       const body =
         profile.cos === 'sscard'
           ? await ssCardScript({ profile, ev, run, seal, transport, prepKeys, pins, subject })
-          : await gpScript({ profile, ev, seal, transport, prepKeys, versionOf });
+          : await gpScript({ profile, ev, seal, transport: transport as SealedKey /* a stored one was refused above */, prepKeys, versionOf });
       for (const k of prepKeys.values()) wipe(k.value);
       const script: CardScript = {
         format: SCRIPT_FORMAT,
@@ -267,7 +278,8 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     await rm(tmpCards, { force: true });
     throw e;
   } finally {
-    wipe(transportValue, seedKey);
+    if (transportValue) wipe(transportValue);
+    wipe(seedKey);
     if (!stream.writableEnded) stream.end();
     await streamDone;
   }

@@ -8,7 +8,7 @@ import { buildTlv, encodeBcd, encodeTlvRecordSafe } from './tlv.js';
 import { encodeCommand, MAX_SHORT_DATA, MAX_SHORT_LE } from '../../iso7816/index.js';
 import { elementRecord, encodeParts, type CardEvaluator, type FieldValue } from '../../profiles/index.js';
 import type { AccessSpec, CardKeySpec, DataElement, DfNode, EfNode, PinSpec, Profile } from '../../profiles/types.js';
-import type { CheckStep, RunPart, Sealed, SealedKey, Step } from '../script.js';
+import type { CheckStep, RunPart, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 import { needsCard, runKey, runParts, type RunContext } from './runparts.js';
 import { PrepError } from './errors.js';
 
@@ -19,8 +19,8 @@ export interface SsCardInputs {
   run: RunContext;
   /** Seals a secret for this card. */
   seal(secret: Uint8Array, kcv?: string): Promise<Sealed>;
-  /** The transport key, sealed for this card. */
-  transport: SealedKey;
+  /** The transport key, sealed for this card, or named when the key store keeps it. */
+  transport: SealedKey | StoredKey;
   /** Prep-phase card keys, already derived (by name). */
   prepKeys: ReadonlyMap<string, { value: Uint8Array; kcv: string }>;
   /** PIN digits by PIN name. */

@@ -45,7 +45,7 @@ import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { atrHistoricalBytes } from '../../readers/stations/mover.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../readers/transport.js';
-import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step } from '../script.js';
+import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 
 export type StepList = 'steps' | 'verify';
 
@@ -168,6 +168,26 @@ async function withSecret<T>(ctx: Ctx, sealed: Sealed, what: string, use: (secre
     return await use(secret);
   } finally {
     secret.fill(0);
+  }
+}
+
+/** ECB under a key the store keeps (it never leaves, e.g. an HSM transport key), after checking its KCV. */
+async function encryptInStore(ctx: Ctx, key: StoredKey, block: Uint8Array): Promise<Uint8Array> {
+  const ref = { label: key.stored.label, version: key.stored.version };
+  const where = `key ${ref.label} v${ref.version} of the key store`;
+  let kcv: string;
+  try {
+    kcv = (await ctx.opts.provider.info(ref)).kcv;
+  } catch (e) {
+    throw fail(ctx, `the authentication key is ${where}, which cannot be used: ${(e as Error).message}`, { cardFault: false, cause: e });
+  }
+  if (kcv.toUpperCase() !== key.kcv.toUpperCase()) {
+    throw fail(ctx, `the authentication key is ${where}, whose KCV ${kcv} is not the script's ${key.kcv}`, { cardFault: false });
+  }
+  try {
+    return await ctx.opts.provider.encrypt(ref, block, { mode: 'ecb' });
+  } catch (e) {
+    throw fail(ctx, `the key store could not encrypt with ${where}: ${(e as Error).message}`, { cardFault: false, cause: e });
   }
 }
 
@@ -421,7 +441,7 @@ async function runStep(ctx: Ctx): Promise<void> {
         const len = Math.max(c.blockSize, Math.ceil(n / c.blockSize) * c.blockSize);
         const block = new Uint8Array(len);
         block.set(challenge);
-        const cryptogram = await withSecret(ctx, key, 'the authentication key', (k) => c.encryptEcb(k, block));
+        const cryptogram = 'stored' in key ? await encryptInStore(ctx, key, block) : await withSecret(ctx, key, 'the authentication key', (k) => c.encryptEcb(k, block));
         await expectSw(ctx, concat(Uint8Array.of(0x00, 0x82, 0x00, s.keyId & 0xff, cryptogram.length), cryptogram), ['9000'], `EXTERNAL AUTHENTICATE with key ${s.keyId} refused`);
         return;
       }
