@@ -113,6 +113,8 @@ export class Journal {
   readonly maxCardsPerRecord: number;
   readonly owner: string;
   #db: Database.Database;
+  /** Prepared once per SQL text: every card runs the same few statements, and compiling is not free. */
+  #statements = new Map<string, Database.Statement>();
   #now: () => number;
   #hooks: JournalHooks;
   #closed = false;
@@ -165,7 +167,7 @@ export class Journal {
       if (version === 0) {
         this.#db.exec(SCHEMA_SQL);
         this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        const put = this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+        const put = this.#sql('INSERT INTO meta (key, value) VALUES (?, ?)');
         put.run('created_at', String(this.#now()));
         put.run('schema', String(SCHEMA_VERSION));
         if (batchId !== undefined) put.run('batch_id', batchId);
@@ -175,8 +177,8 @@ export class Journal {
         throw new JournalMismatchError(`journal: ${this.path} has schema ${version}, this cardsmith knows ${SCHEMA_VERSION}; use a newer cardsmith`);
       }
       if (batchId !== undefined) {
-        const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'batch_id'").get() as { value: string } | undefined;
-        if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES ('batch_id', ?)").run(batchId);
+        const row = this.#sql("SELECT value FROM meta WHERE key = 'batch_id'").get() as { value: string } | undefined;
+        if (row === undefined) this.#sql("INSERT INTO meta (key, value) VALUES ('batch_id', ?)").run(batchId);
         else if (row.value !== batchId) {
           throw new JournalMismatchError(`journal: ${this.path} belongs to batch "${row.value}", not "${batchId}"; was the batch folder re-prepared? Keep the old journal with its batch, or start the new batch in a new folder`);
         }
@@ -187,7 +189,7 @@ export class Journal {
   /** Stored metadata (batch_id, created_at, schema). */
   meta(): Record<string, string> {
     this.#open();
-    const rows = this.#db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
+    const rows = this.#sql('SELECT key, value FROM meta').all() as { key: string; value: string }[];
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
 
@@ -203,8 +205,8 @@ export class Journal {
     const list = [...ids];
     for (const id of list) checkRecordId(id);
     return this.#tx(() => {
-      const max = (this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM records').get() as { m: number }).m;
-      const insert = this.#db.prepare("INSERT OR IGNORE INTO records (id, seq, state, updated_at) VALUES (?, ?, 'pending', ?)");
+      const max = (this.#sql('SELECT COALESCE(MAX(seq), 0) AS m FROM records').get() as { m: number }).m;
+      const insert = this.#sql("INSERT OR IGNORE INTO records (id, seq, state, updated_at) VALUES (?, ?, 'pending', ?)");
       let seq = max;
       let added = 0;
       const now = this.#now();
@@ -227,21 +229,19 @@ export class Journal {
     this.#open();
     checkStation(station);
     return this.#tx(() => {
-      const row = this.#db.prepare("SELECT id, seq, attempt FROM records WHERE state = 'pending' ORDER BY seq LIMIT 1").get() as
+      const row = this.#sql("SELECT id, seq, attempt FROM records WHERE state = 'pending' ORDER BY seq LIMIT 1").get() as
         | { id: string; seq: number; attempt: number }
         | undefined;
       if (!row) return undefined;
       const now = this.#now();
       const attempt = row.attempt + 1;
-      const r = this.#db
-        .prepare(
+      const r = this.#sql(
           "UPDATE records SET state = 'in-progress', station = ?, owner = ?, attempt = ?, chip_serial = NULL, started_at = ?, finished_at = NULL, updated_at = ? WHERE id = ? AND state = 'pending'",
         )
         .run(station, this.owner, attempt, now, now, row.id);
       if (r.changes !== 1) throw new JournalError(`journal: record ${row.id} changed under a write lock; the database file is shared without locking (network file system?)`);
       this.#hooks.inTransaction?.('claim', row.id);
-      this.#db
-        .prepare("INSERT INTO attempts (record_id, attempt, station, owner, started_at, outcome) VALUES (?, ?, ?, ?, ?, 'running')")
+      this.#sql("INSERT INTO attempts (record_id, attempt, station, owner, started_at, outcome) VALUES (?, ?, ?, ?, ?, 'running')")
         .run(row.id, attempt, station, this.owner, now);
       return { recordId: row.id, seq: row.seq, station, attempt, startedAt: now };
     });
@@ -257,7 +257,7 @@ export class Journal {
     const chip = normalizeChip(chipSerial);
     this.#tx(() => {
       this.#current(claim, 'setChip');
-      const holder = this.#db.prepare('SELECT record_id FROM issued WHERE chip_serial = ?').get(chip) as { record_id: string } | undefined;
+      const holder = this.#sql('SELECT record_id FROM issued WHERE chip_serial = ?').get(chip) as { record_id: string } | undefined;
       if (holder) {
         throw new DoubleIssueError(
           `journal: chip ${chip} already carries record ${holder.record_id}; an issued card came back into the feeder. Reject it (do not write to it) and check the card stock`,
@@ -266,9 +266,9 @@ export class Journal {
           holder.record_id,
         );
       }
-      this.#db.prepare('UPDATE records SET chip_serial = ?, updated_at = ? WHERE id = ?').run(chip, this.#now(), claim.recordId);
+      this.#sql('UPDATE records SET chip_serial = ?, updated_at = ? WHERE id = ?').run(chip, this.#now(), claim.recordId);
       this.#hooks.inTransaction?.('setChip', claim.recordId);
-      this.#db.prepare('UPDATE attempts SET chip_serial = ? WHERE record_id = ? AND attempt = ?').run(chip, claim.recordId, claim.attempt);
+      this.#sql('UPDATE attempts SET chip_serial = ? WHERE record_id = ? AND attempt = ?').run(chip, claim.recordId, claim.attempt);
     });
   }
 
@@ -288,13 +288,12 @@ export class Journal {
       }
       const now = this.#now();
       try {
-        this.#db.prepare('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(claim.recordId, chip, claim.station, claim.attempt, now);
+        this.#sql('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(claim.recordId, chip, claim.station, claim.attempt, now);
       } catch (e) {
         throw this.#doubleIssue(e, claim.recordId, chip);
       }
       this.#hooks.inTransaction?.('issue', claim.recordId);
-      this.#db
-        .prepare("UPDATE records SET state = 'issued', chip_serial = ?, finished_at = ?, reason = NULL, verification = ?, updated_at = ? WHERE id = ?")
+      this.#sql("UPDATE records SET state = 'issued', chip_serial = ?, finished_at = ?, reason = NULL, verification = ?, updated_at = ? WHERE id = ?")
         .run(chip, now, JSON.stringify(verification), now, claim.recordId);
       this.#endAttempt(claim, 'issued', null, chip, now);
     });
@@ -314,8 +313,7 @@ export class Journal {
       const rejects = row.card_rejects + 1;
       const final = options.retry === false || rejects >= this.maxCardsPerRecord;
       const recordReason = final && options.retry !== false ? `${why} (${rejects} card${rejects === 1 ? '' : 's'} rejected)` : why;
-      this.#db
-        .prepare('UPDATE records SET state = ?, card_rejects = ?, reason = ?, finished_at = ?, updated_at = ? WHERE id = ?')
+      this.#sql('UPDATE records SET state = ?, card_rejects = ?, reason = ?, finished_at = ?, updated_at = ? WHERE id = ?')
         .run(final ? 'rejected' : 'pending', rejects, recordReason, final ? now : null, now, claim.recordId);
       this.#hooks.inTransaction?.('rejectCard', claim.recordId);
       this.#endAttempt(claim, 'card-rejected', why, row.chip_serial, now);
@@ -333,7 +331,7 @@ export class Journal {
     this.#tx(() => {
       const row = this.#current(claim, 'release');
       const now = this.#now();
-      this.#db.prepare("UPDATE records SET state = 'pending', reason = ?, updated_at = ? WHERE id = ?").run(why, now, claim.recordId);
+      this.#sql("UPDATE records SET state = 'pending', reason = ?, updated_at = ? WHERE id = ?").run(why, now, claim.recordId);
       this.#hooks.inTransaction?.('release', claim.recordId);
       this.#endAttempt(claim, 'released', why, row.chip_serial, now);
     });
@@ -346,7 +344,7 @@ export class Journal {
     this.#tx(() => {
       const row = this.#current(claim, 'markReview');
       const now = this.#now();
-      this.#db.prepare("UPDATE records SET state = 'review', reason = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(why, now, now, claim.recordId);
+      this.#sql("UPDATE records SET state = 'review', reason = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(why, now, now, claim.recordId);
       this.#hooks.inTransaction?.('markReview', claim.recordId);
       this.#endAttempt(claim, 'review', why, row.chip_serial, now);
     });
@@ -357,12 +355,12 @@ export class Journal {
     this.#open();
     const why = checkText(reason, 'reason');
     this.#tx(() => {
-      const row = this.#db.prepare('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
+      const row = this.#sql('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
       if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
       if (row.state !== 'review' && row.state !== 'rejected') {
         throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only records in review or rejected can be requeued`);
       }
-      this.#db.prepare("UPDATE records SET state = 'pending', reason = ?, card_rejects = 0, finished_at = NULL, updated_at = ? WHERE id = ?").run(`requeued: ${why}`, this.#now(), recordId);
+      this.#sql("UPDATE records SET state = 'pending', reason = ?, card_rejects = 0, finished_at = NULL, updated_at = ? WHERE id = ?").run(`requeued: ${why}`, this.#now(), recordId);
     });
   }
 
@@ -376,17 +374,16 @@ export class Journal {
     const v = checkVerification(verification);
     if (!v.ok) throw new JournalStateError(`journal: record ${recordId}: a card whose verification failed cannot be issued; requeue the record instead`);
     this.#tx(() => {
-      const row = this.#db.prepare('SELECT * FROM records WHERE id = ?').get(recordId) as RecordRow | undefined;
+      const row = this.#sql('SELECT * FROM records WHERE id = ?').get(recordId) as RecordRow | undefined;
       if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
       if (row.state !== 'review') throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only records in review can be confirmed as issued`);
       const now = this.#now();
       try {
-        this.#db.prepare('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(recordId, chip, row.station ?? 'operator', row.attempt, now);
+        this.#sql('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(recordId, chip, row.station ?? 'operator', row.attempt, now);
       } catch (e) {
         throw this.#doubleIssue(e, recordId, chip);
       }
-      this.#db
-        .prepare("UPDATE records SET state = 'issued', chip_serial = ?, reason = NULL, verification = ?, finished_at = ?, updated_at = ? WHERE id = ?")
+      this.#sql("UPDATE records SET state = 'issued', chip_serial = ?, reason = NULL, verification = ?, finished_at = ?, updated_at = ? WHERE id = ?")
         .run(chip, JSON.stringify(v), now, now, recordId);
     });
   }
@@ -396,7 +393,7 @@ export class Journal {
   /** Records in progress (with station and chip serial): after a crash, what recover() will look at. */
   inFlight(options: RecoverOptions = {}): InFlightRecord[] {
     this.#open();
-    const rows = this.#db.prepare("SELECT * FROM records WHERE state = 'in-progress' ORDER BY seq").all() as RecordRow[];
+    const rows = this.#sql("SELECT * FROM records WHERE state = 'in-progress' ORDER BY seq").all() as RecordRow[];
     return rows
       .filter((r) => !options.stations || options.stations.includes(r.station!))
       .map((r) => ({ recordId: r.id, seq: r.seq, station: r.station!, attempt: r.attempt, chipSerial: r.chip_serial, startedAt: r.started_at!, owner: r.owner }));
@@ -444,25 +441,23 @@ export class Journal {
       if (plan.decision === 'issued') {
         const v = checkVerification(verification ?? { ok: false });
         try {
-          this.#db.prepare('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(claim.recordId, chip, claim.station, claim.attempt, now);
+          this.#sql('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(claim.recordId, chip, claim.station, claim.attempt, now);
         } catch (e) {
           throw this.#doubleIssue(e, claim.recordId, chip ?? '');
         }
-        this.#db
-          .prepare("UPDATE records SET state = 'issued', chip_serial = ?, finished_at = ?, reason = NULL, verification = ?, updated_at = ? WHERE id = ?")
+        this.#sql("UPDATE records SET state = 'issued', chip_serial = ?, finished_at = ?, reason = NULL, verification = ?, updated_at = ? WHERE id = ?")
           .run(chip, now, JSON.stringify(v), now, claim.recordId);
         this.#endAttempt(claim, plan.outcome, reason, chip, now);
         return 'issued';
       }
       if (plan.decision === 'review') {
-        this.#db.prepare("UPDATE records SET state = 'review', reason = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(reason, now, now, claim.recordId);
+        this.#sql("UPDATE records SET state = 'review', reason = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(reason, now, now, claim.recordId);
         this.#endAttempt(claim, 'review', reason, chip, now);
         return 'review';
       }
       const rejects = row.card_rejects + (plan.cardRejected ? 1 : 0);
       const final = plan.cardRejected && rejects >= this.maxCardsPerRecord;
-      this.#db
-        .prepare('UPDATE records SET state = ?, card_rejects = ?, reason = ?, finished_at = ?, updated_at = ? WHERE id = ?')
+      this.#sql('UPDATE records SET state = ?, card_rejects = ?, reason = ?, finished_at = ?, updated_at = ? WHERE id = ?')
         .run(final ? 'rejected' : 'pending', rejects, final ? `${reason} (${rejects} cards rejected)` : reason, final ? now : null, now, claim.recordId);
       this.#endAttempt(claim, plan.outcome, reason, chip, now);
       return final ? 'rejected' : 'pending';
@@ -473,7 +468,7 @@ export class Journal {
 
   get(recordId: string): JournalRecord | undefined {
     this.#open();
-    const row = this.#db.prepare('SELECT * FROM records WHERE id = ?').get(recordId) as RecordRow | undefined;
+    const row = this.#sql('SELECT * FROM records WHERE id = ?').get(recordId) as RecordRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -484,8 +479,8 @@ export class Journal {
     }
     const rows = (
       options.state === undefined
-        ? this.#db.prepare('SELECT * FROM records ORDER BY seq').all()
-        : this.#db.prepare('SELECT * FROM records WHERE state = ? ORDER BY seq').all(options.state)
+        ? this.#sql('SELECT * FROM records ORDER BY seq').all()
+        : this.#sql('SELECT * FROM records WHERE state = ? ORDER BY seq').all(options.state)
     ) as RecordRow[];
     return rows.map(toRecord);
   }
@@ -503,7 +498,7 @@ export class Journal {
       args.push(options.station);
     }
     const sql = `SELECT * FROM attempts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
-    return (this.#db.prepare(sql).all(...args) as AttemptDbRow[]).map((r) => ({
+    return (this.#sql(sql).all(...args) as AttemptDbRow[]).map((r) => ({
       id: r.id,
       recordId: r.record_id,
       attempt: r.attempt,
@@ -520,14 +515,14 @@ export class Journal {
   /** Issued rows: record, chip, station, attempt, time. */
   issuedCards(): { recordId: string; chipSerial: string; station: string; attempt: number; issuedAt: number }[] {
     this.#open();
-    return (this.#db.prepare('SELECT * FROM issued ORDER BY issued_at, record_id').all() as { record_id: string; chip_serial: string; station: string; attempt: number; issued_at: number }[]).map(
+    return (this.#sql('SELECT * FROM issued ORDER BY issued_at, record_id').all() as { record_id: string; chip_serial: string; station: string; attempt: number; issued_at: number }[]).map(
       (r) => ({ recordId: r.record_id, chipSerial: r.chip_serial, station: r.station, attempt: r.attempt, issuedAt: r.issued_at }),
     );
   }
 
   counts(): JournalCounts {
     this.#open();
-    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM records GROUP BY state').all() as { state: RecordState; n: number }[];
+    const rows = this.#sql('SELECT state, COUNT(*) AS n FROM records GROUP BY state').all() as { state: RecordState; n: number }[];
     const by = Object.fromEntries(rows.map((r) => [r.state, r.n])) as Partial<Record<RecordState, number>>;
     const c = { pending: by.pending ?? 0, inProgress: by['in-progress'] ?? 0, issued: by.issued ?? 0, rejected: by.rejected ?? 0, review: by.review ?? 0 };
     return { total: c.pending + c.inProgress + c.issued + c.rejected + c.review, ...c };
@@ -540,7 +535,7 @@ export class Journal {
    */
   duplicates(): { records: number; chips: number; inconsistent: number } {
     this.#open();
-    const n = (sql: string) => (this.#db.prepare(sql).get() as { n: number }).n;
+    const n = (sql: string) => (this.#sql(sql).get() as { n: number }).n;
     return {
       records: n('SELECT COUNT(*) AS n FROM (SELECT record_id FROM issued GROUP BY record_id HAVING COUNT(*) > 1)'),
       chips: n('SELECT COUNT(*) AS n FROM (SELECT chip_serial FROM issued GROUP BY chip_serial HAVING COUNT(*) > 1)'),
@@ -567,10 +562,17 @@ export class Journal {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#statements.clear();
     this.#db.close();
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  #sql(text: string): Database.Statement {
+    let st = this.#statements.get(text);
+    if (!st) this.#statements.set(text, (st = this.#db.prepare(text)));
+    return st;
+  }
 
   #open(): void {
     if (this.#closed) throw new JournalError(`journal: ${this.path} is closed`);
@@ -587,7 +589,7 @@ export class Journal {
 
   #current(claim: Claim, op: string): RecordRow {
     if (typeof claim !== 'object' || claim === null || typeof claim.recordId !== 'string') throw new TypeError(`journal: ${op}: expected a claim from claimNext`);
-    const row = this.#db.prepare('SELECT * FROM records WHERE id = ?').get(claim.recordId) as RecordRow | undefined;
+    const row = this.#sql('SELECT * FROM records WHERE id = ?').get(claim.recordId) as RecordRow | undefined;
     if (!row) throw new JournalInputError(`journal: ${op}: no record ${claim.recordId}`);
     if (row.state !== 'in-progress' || row.station !== claim.station || row.attempt !== claim.attempt) {
       throw new StaleClaimError(
@@ -598,8 +600,7 @@ export class Journal {
   }
 
   #endAttempt(claim: Claim, outcome: AttemptOutcome, reason: string | null, chip: string | null, now: number): void {
-    this.#db
-      .prepare('UPDATE attempts SET outcome = ?, reason = ?, chip_serial = COALESCE(?, chip_serial), ended_at = ? WHERE record_id = ? AND attempt = ?')
+    this.#sql('UPDATE attempts SET outcome = ?, reason = ?, chip_serial = COALESCE(?, chip_serial), ended_at = ? WHERE record_id = ? AND attempt = ?')
       .run(outcome, reason, chip, now, claim.recordId, claim.attempt);
   }
 
@@ -609,7 +610,7 @@ export class Journal {
       return new DoubleIssueError(`journal: record ${recordId} is already issued; a second card must not carry it — reject this card`, recordId, chip);
     }
     if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      const holder = this.#db.prepare('SELECT record_id FROM issued WHERE chip_serial = ?').get(chip) as { record_id: string } | undefined;
+      const holder = this.#sql('SELECT record_id FROM issued WHERE chip_serial = ?').get(chip) as { record_id: string } | undefined;
       return new DoubleIssueError(
         `journal: chip ${chip} already carries record ${holder?.record_id ?? '?'}; record ${recordId} cannot be issued on it — reject this card`,
         recordId,
