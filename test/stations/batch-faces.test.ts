@@ -14,6 +14,7 @@ import { FACES_DIR, faceFileName, formatReportText, hasPlaceholderGlyphs, render
 import { Journal } from '../../personalization/journal/index.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const px = (img: RgbImage, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 
 const face = (photo: string, name = '张伟'): ScriptFace => ({
@@ -30,11 +31,11 @@ function faces(fonts: string[] = [], dirs = [EXAMPLES]) {
   return { warnings, bf: new BatchFaces({ fonts, photoDirs: dirs, warn: (w) => warnings.push(w) }) };
 }
 
-t.test('a photo file name from the script: the example JPEG, read from the input folder', async (t) => {
-  const { bf, warnings } = faces();
-  const out = bf.render('r1', face('photos/0001.jpg'));
+t.test('a photo file name from the script: a JPEG read from the input folder fills its box', async (t) => {
+  const { bf, warnings } = faces([], [FIXTURES]);
+  const out = bf.render('r1', face('grey-8x8.jpg'));
   const img = decodePng(out.png);
-  // 0001.jpg is mid grey (128); the box is 248 × 331 (¾ of the size) at (59, 165).
+  // grey-8x8.jpg is mid grey (128); the box is 248 × 331 (¾ of the size) at (59, 165).
   t.same(px(img, 59 + 124, 165 + 165), [128, 128, 128], 'the photo fills its box');
   t.same(px(img, 59 + 247, 165 + 330), [128, 128, 128], 'to the last pixel');
   t.same(px(img, 58, 300), [255, 255, 255], 'and no further');

@@ -30,14 +30,19 @@ const progressive = repoFile('test', 'stations', 'fixtures', 'photo-progressive.
 const px = (img: RgbImage, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 const near = (a: number[], b: number[], tol: number) => a.every((v, i) => Math.abs(v - b[i]!) <= tol);
 
-t.test('the example cardholder photos decode: 8 × 8, mid grey', async (t) => {
+t.test('the example cardholder photos decode: 120 × 150 drawings on a light background, each its own', async (t) => {
+  const seen = new Set<string>();
   for (const n of ['0001', '0012', '0024']) {
     const bytes = repoFile('examples', 'photos', `${n}.jpg`);
     t.equal(imageFormat(bytes), 'jpeg');
+    t.ok(bytes.length <= 8192, `${n}.jpg (${bytes.length} bytes) fits the profile's photo limit`);
     const img = decodeJpeg(bytes);
-    t.same([img.width, img.height], [8, 8], `${n}.jpg is 8 × 8`);
-    t.ok(near(px(img, 3, 4), [128, 128, 128], 2), `${n}.jpg (3, 4) ≈ grey 128: ${px(img, 3, 4)}`);
+    t.same([img.width, img.height], [120, 150], `${n}.jpg is 120 × 150`);
+    t.ok(px(img, 2, 2).every((v) => v > 200), `${n}.jpg: light background in the corner (${px(img, 2, 2)})`);
+    t.ok(px(img, 60, 145).every((v) => v < 200) || px(img, 60, 145).every((v) => v > 200), `${n}.jpg: clothing at the bottom centre`);
+    seen.add(Buffer.from(img.data).toString('base64'));
   }
+  t.equal(seen.size, 3, 'three different pictures');
 });
 
 t.test('baseline and progressive JPEGs decode to the known picture', async (t) => {
