@@ -10,8 +10,12 @@
 //   cards.jsonl     one CardScript per line, in batch order
 //   journal.sqlite  written by the runner (personalization/journal/)
 //   rejects.csv     (prep --skip-invalid) the records left out, with reasons
+//   input-files/    the files the cards' faces name (photos), by their names relative to the
+//                   batch input: the batch folder prints without the input
 
 export const SCRIPT_FORMAT = 'cardsmith-script/1';
+/** The batch folder's copy of the input files the faces name (photos). */
+export const INPUT_FILES_DIR = 'input-files';
 export const MANIFEST_FORMAT = 'cardsmith-batch/1';
 
 /** A key in the key store, looked up at run time (the runner never sees master-key bytes). */

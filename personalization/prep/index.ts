@@ -4,16 +4,16 @@
 // back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this module only
 // sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { concat, wipe, xor } from '../../bytes/index.js';
 import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
 import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import type { Reject } from '../batch/errors.js';
-import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
+import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
 import type { SerialAllocation, SerialRegistry } from '../serials/registry.js';
 import { PrepError } from './errors.js';
 import { gpScript } from './gp.js';
@@ -187,6 +187,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   await mkdir(out, { recursive: true });
   const cardsPath = join(out, 'cards.jsonl');
   const tmpCards = join(out, '.cards.jsonl.partial');
+  const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
   const stream = createWriteStream(tmpCards, { mode: 0o600 });
   const streamDone = new Promise<void>((ok, fail) => {
     stream.on('finish', ok);
@@ -215,12 +216,14 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         ...(kcv ? { kcv } : {}),
       });
       const serial = first['card']! + progress.cards;
-      const ev: CardEvaluator = createCardEvaluator(profile, {
-        record,
-        today,
-        serials: { card: serial },
-        readFile: (_field, path) => readFileSyncChecked(resolve(batchDir, path)),
-      });
+      // Files the record names (its photo), read once: for the card's APDUs and the batch's copy.
+      const files = new Map<string, Uint8Array>();
+      const readFile = (_field: string, path: string): Uint8Array => {
+        let bytes = files.get(path);
+        if (!bytes) files.set(path, (bytes = new Uint8Array(readFileSync(resolve(batchDir, path)))));
+        return bytes;
+      };
+      const ev: CardEvaluator = createCardEvaluator(profile, { record, today, serials: { card: serial }, readFile });
       const env = {
         record,
         params: profile.parameters,
@@ -228,7 +231,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         fileFields: new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name)),
         serial: (name: string) => (first[name] ?? 1) + progress.cards,
         value: (name: string) => ev.value(name),
-        readFile: (_field: string, path: string) => readFileSyncChecked(resolve(batchDir, path)),
+        readFile,
       };
       const run: RunContext = { profile, env, keys: keysByName, versionOf };
 
@@ -267,6 +270,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         verify: body.verify,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
       };
+      if (script.face) await copyPhotos(script.face, readFile, tmpPhotos);
       await writeLine(stream, JSON.stringify(script) + '\n');
       progress.cards++;
       o.onProgress?.(progress);
@@ -276,6 +280,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     stream.end();
     await streamDone.catch(() => undefined);
     await rm(tmpCards, { force: true });
+    await rm(tmpPhotos, { recursive: true, force: true });
     throw e;
   } finally {
     if (transportValue) wipe(transportValue);
@@ -293,9 +298,14 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.
     await rm(tmpCards, { force: true });
+    await rm(tmpPhotos, { recursive: true, force: true });
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
+  await rm(join(out, INPUT_FILES_DIR), { recursive: true, force: true });
+  await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e; // no card had a photo
+  });
   // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
   // a crash in between leaves a visible gap in the registry, never a repeat.
   commit(progress.cards, out);
@@ -319,11 +329,20 @@ function bytesValue(v: unknown, what: string): Uint8Array {
   throw new PrepError(`key ${what}: derivation data must be bytes`);
 }
 
-function readFileSyncChecked(path: string): Uint8Array {
-  return fsReadSync(path);
+/**
+ * Copies the photos a card's face names into the batch folder (DIR/input-files/, under their
+ * names relative to the batch input), so that a batch folder moved to the personalization machine prints the very photo prep wrote
+ * to the chip, without the batch input.
+ */
+async function copyPhotos(face: NonNullable<CardScript['face']>, readFile: (field: string, path: string) => Uint8Array, dir: string): Promise<void> {
+  for (const f of face.fields) {
+    if (f.kind !== 'photo' || !f.value) continue;
+    const to = resolve(dir, f.value);
+    if (!to.startsWith(resolve(dir) + sep)) throw new PrepError(`photo ${f.value}: not a file name inside the batch input folder`);
+    await mkdir(dirname(to), { recursive: true });
+    await writeFile(to, readFile('photo', f.value), { mode: 0o600 });
+  }
 }
-
-import { readFileSync as fsReadSync } from 'node:fs';
 
 /** Profile faces are in millimetres (font sizes in points); scripts carry printer pixels at 300 dpi (script.ts `face`). */
 const DPI = 300;

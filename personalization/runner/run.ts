@@ -27,7 +27,7 @@ import { faceFileName } from '../report/index.js';
 import { BatchFaces, classifyError, defaultFonts, SimulatedMover, type Station } from '../../readers/stations/index.js';
 import { loadProfile } from '../../profiles/index.js';
 import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
-import { MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
+import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
 
 /** The batch folder cannot be used (missing files, wrong format): exit 2. */
@@ -140,10 +140,14 @@ function profileFaceFonts(m: BatchManifest, warn: (text: string) => void): strin
   }
 }
 
-/** Where photo file names of the scripts are found: the batch input's folder, then the batch folder. */
+/**
+ * Where photo file names of the scripts are found: the batch folder's copy (prep wrote the very
+ * bytes it put on the chip there), then — for batches prepared before prep kept copies — the
+ * batch input's folder and the batch folder.
+ */
 function photoDirsOf(batch: Batch): string[] {
   const input = batch.manifest.input?.file;
-  return [...(input ? [dirname(resolve(input))] : []), batch.dir];
+  return [join(batch.dir, INPUT_FILES_DIR), ...(input ? [dirname(resolve(input))] : []), batch.dir];
 }
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {

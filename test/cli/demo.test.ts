@@ -1,7 +1,7 @@
 // `cardsmith demo --cards 6` in-process: a demo key store, prep of the example batch, a run on 4
 // simulated stations, the report; all issued, no duplicates, and no key, PIN or passphrase in
 // what it prints.
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -9,6 +9,7 @@ import { toHex } from '../../bytes/index.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import type { Report } from '../../personalization/report/index.js';
 import { parseCardScript, type SealedApduStep } from '../../personalization/script.js';
+import { decodePng } from '../../readers/stations/index.js';
 import { cli } from '../helpers/cli.js';
 
 t.test('demo --cards 6: 6 issued, 0 rejected, 0 duplicates, no secrets printed', async (t) => {
@@ -68,4 +69,30 @@ t.test('demo: bad --cards and a non-empty --out exit 2', async (t) => {
   t.equal((await cli(['demo', '--cards', '0', '--out', join(dir, 'a')])).code, 2);
   t.equal((await cli(['demo', '--cards', '99', '--out', join(dir, 'b')])).code, 2);
   t.equal((await cli(['demo', '--out', join(tmpdir())])).code, 2);
+});
+
+t.test('a batch folder moved without its input still prints the photos prep put on the chips', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'demo-moved-'));
+  const demo = join(root, 'demo');
+  t.equal((await cli(['demo', '--cards', '2', '--out', demo])).code, 0);
+  const store = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
+  const prepared = join(root, 'office', 'batch');
+  const p = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', prepared, ...store]);
+  t.equal(p.code, 0, p.err);
+  // To the production floor: the batch folder goes, the input (with its photos) stays behind.
+  const floor = join(root, 'floor', 'batch');
+  mkdirSync(join(root, 'floor'));
+  renameSync(prepared, floor);
+  renameSync(join(demo, 'input'), join(demo, 'input-elsewhere'));
+  const r = await cli(['run', floor, '--sim', '1', ...store]);
+  t.equal(r.code, 0, r.err);
+  t.notMatch(r.err, /photo/, 'no photo warning');
+  const faces = readdirSync(join(floor, 'faces')).filter((f) => f.endsWith('.png'));
+  t.equal(faces.length, 2);
+  for (const f of faces) {
+    const img = decodePng(new Uint8Array(readFileSync(join(floor, 'faces', f))));
+    // The photo box is 260 × 331 at (59, 165); its middle shows the drawn face, not the empty box's grey.
+    const o = ((165 + 165) * img.width + 59 + 130) * 3;
+    t.notSame(Array.from(img.data.subarray(o, o + 3)), [200, 200, 200], `${f}: the photo is printed`);
+  }
 });

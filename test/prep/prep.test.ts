@@ -1,5 +1,5 @@
 // Batch folder properties: determinism, no secret in clear, invalid batches, the CLI.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { concat, toHex, xor } from '../../bytes/index.js';
@@ -106,7 +106,7 @@ t.test('no secret in clear anywhere in the folder (canaries: hex upper/lower, ba
         for (const label of ['gp-imk-ac', 'gp-imk-smi', 'gp-imk-smc']) canaries.push((await store.deriveCardKey({ label }, { method: 'emv-option-a', data: optionA(pan, '01') })).value);
       }
     }
-    for (const f of readdirSync(out)) {
+    for (const f of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(out, f)).isFile())) {
       const text = readFileSync(join(out, f), 'utf8');
       for (const c of canaries) {
         const forms = [toHex(c), toHex(c).toLowerCase(), Buffer.from(c).toString('base64')];
@@ -134,7 +134,11 @@ t.test('invalid batch: rejects report only; --skip-invalid: good records + rejec
   t.ok(r2.ok);
   t.equal(r2.manifest?.cards, 3);
   t.equal(r2.manifest?.input.rejected, 1);
-  t.same(readdirSync(out2).sort(), ['cards.jsonl', 'manifest.json', 'rejects.csv']);
+  t.same(readdirSync(out2).sort(), ['cards.jsonl', 'input-files', 'manifest.json', 'rejects.csv'], 'the good records, their photos, the rejects');
+  // The batch folder keeps the photos the cards' faces name, byte for byte, and only those.
+  const faces = readFileSync(join(out2, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as CardScript).face!.fields.find((f) => f.kind === 'photo')!.value);
+  t.same(readdirSync(join(out2, 'input-files', 'photos')).sort(), faces.map((f) => f.replace('photos/', '')).sort());
+  for (const f of faces) t.same(readFileSync(join(out2, 'input-files', f)), readFileSync(join(dir, f)), `${f} copied as it is`);
 });
 
 t.test('CLI: exit codes, --json, --help', async (t) => {
