@@ -333,8 +333,8 @@ function bytesValue(v: unknown, what: string): Uint8Array {
 
 /**
  * Copies the photos a card's face names into the batch folder (DIR/input-files/, under their
- * names relative to the batch input), so that a batch folder moved to the personalization machine prints the very photo prep wrote
- * to the chip, without the batch input.
+ * names relative to the batch input), so that a batch folder moved to the personalization
+ * machine prints the very photo prep wrote to the chip, without the batch input.
  */
 function copyPhotos(face: NonNullable<CardScript['face']>, readFile: (field: string, path: string) => Uint8Array, dir: string, made: Set<string>): void {
   for (const f of face.fields) {
@@ -345,7 +345,10 @@ function copyPhotos(face: NonNullable<CardScript['face']>, readFile: (field: str
     // The folder is new for every prep, so a file already there was copied by an earlier record.
     if (existsSync(to)) continue;
     const parent = dirname(to);
-    if (!made.has(parent)) mkdirSync(parent, { recursive: true, mode: 0o700 }), made.add(parent);
+    if (!made.has(parent)) {
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
+      made.add(parent);
+    }
     writeFileSync(to, readFile('photo', f.value), { mode: 0o600 });
   }
 }
