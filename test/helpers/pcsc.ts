@@ -1,6 +1,7 @@
 // The real PC/SC stack in tests: whether it is up (else the reason to skip), one stack user at a
-// time across test files (a lock on a loopback port), waits for the virtual reader, and `cardsmith sim
-// serve` as a child process that is always stopped in teardown. Every wait is bounded.
+// time across test files (a lock on a loopback port), waits for the virtual reader, and
+// `cardsmith sim serve` as a child process that is always stopped in teardown. Every wait is
+// bounded.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
