@@ -2,7 +2,7 @@
 // 100,000 generated records, each size in its own child process (so one run's heap cannot
 // inflate the other's peak), next to the raw crypto floor per card: the same seal calls alone
 // (sscard-gen3 derives every card key at run time, from the ATR, so prep's crypto is sealing).
-// Run: node --import=@tapjs/typescript/import bench/prep.ts   [--sizes 10000,100000] [--budget-s 150]
+// Run: node --import=tsx bench/prep.ts   [--sizes 10000,100000] [--budget-s 150]
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -10,13 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import { keysCli, PASS, tempDir } from './fixtures/helpers.js';
+import { TS_LOADER_ARGS } from '../helpers/ts-child.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 async function killDuringWrite(args: string[], marker: string): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', join(ROOT, 'bin/cardsmith.ts'), ...args], {
+  const child = spawn(process.execPath, [...TS_LOADER_ARGS, join(ROOT, 'bin/cardsmith.ts'), ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, CARDSMITH_KEYSTORE_PASS: PASS, CARDSMITH_TEST_PAUSE_BEFORE_RENAME: marker, TS_NODE_TRANSPILE_ONLY: '1' },
+    env: { PATH: process.env.PATH, CARDSMITH_KEYSTORE_PASS: PASS, CARDSMITH_TEST_PAUSE_BEFORE_RENAME: marker },
     stdio: 'ignore',
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));

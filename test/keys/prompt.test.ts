@@ -8,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { kcvHex } from '../../crypto/kcv.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import { bytes, PASS, tempDir } from './fixtures/helpers.js';
+import { TS_LOADER_ARGS } from '../helpers/ts-child.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const noScript = spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script (for a pseudo-terminal) is not installed';
 
 /** Runs the CLI on a pty and answers each prompt (matched by regex) with a line, as a person types. */
 function onTerminal(args: string[], answers: [RegExp, string][]): Promise<{ code: number | null; screen: string }> {
-  const cmd = ['node', '--import', '@tapjs/typescript/import', join(ROOT, 'bin/cardsmith.ts'), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', TERM: 'dumb' } });
+  const cmd = ['node', ...TS_LOADER_ARGS, join(ROOT, 'bin/cardsmith.ts'), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, TERM: 'dumb' } });
   let screen = '';
   let next = 0;
   let seen = 0;

@@ -13,6 +13,7 @@ import { createCaCertificate, FileKeyStore } from '../../keys/index.js';
 import type { KeyRef } from '../../keys/types.js';
 import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type SealedKey, type Step } from '../../personalization/script.js';
 import { kcv } from '../../crypto/index.js';
+import { TS_LOADER_ARGS } from '../helpers/ts-child.js';
 
 process.env.CARDSMITH_KEYSTORE_SCRYPT_LOG2N ??= '14';
 
@@ -122,9 +123,9 @@ export async function makeScripts(store: FileKeyStore, n: number, prefix = 'r'):
  */
 export function runnerChild(t: { teardown(fn: () => void): void }, script: string, args: string[], killAt: number): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const c = spawn(process.execPath, ['--import', '@tapjs/typescript/import', join(root, script), ...args], {
+  const c = spawn(process.execPath, [...TS_LOADER_ARGS, join(root, script), ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', KILL_AT: String(killAt), PASS: new TextDecoder().decode(PASSPHRASE) },
+    env: { PATH: process.env.PATH, KILL_AT: String(killAt), PASS: new TextDecoder().decode(PASSPHRASE) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {
