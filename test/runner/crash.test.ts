@@ -16,7 +16,7 @@ import { SimulatorTransport } from '../../readers/simulator.js';
 import { createSsCard } from '../../simulator/index.js';
 import { chipSerialFromAtr } from '../../readers/stations/index.js';
 import { PersistentPrinter } from './fixtures/persistent-station.js';
-import { makeKeyStore, makeScripts, prng, runnerChild, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { killRepeatedly, makeKeyStore, makeScripts, prng, runnerChild, TRANSPORT_KEY, writeBatch } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-crash-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -37,19 +37,7 @@ t.test('SIGKILL at 20 seeded points, resume each time', async (t) => {
   const stateDir = join(root, 'printers');
   writeBatch(dir, await makeScripts(store, 50, 'c'));
   const rnd = prng(20240607);
-  const kills: number[] = [];
-  let first = true;
-  while (kills.length < 20) {
-    const at = 5 + Math.floor(rnd() * 40);
-    const r = await runnerChild(t, 'test/runner/fixtures/crash-child.ts', [dir, stateDir, keystore, first ? '0' : '1'], at);
-    first = false;
-    if (r.signal === 'SIGKILL') {
-      kills.push(at);
-      continue;
-    }
-    t.fail(`the batch finished before 20 kills (after ${kills.length}): ${r.out} ${r.err}`);
-    break;
-  }
+  const kills = await killRepeatedly(t, 'test/runner/fixtures/crash-child.ts', (first) => [dir, stateDir, keystore, first ? '0' : '1'], 20, () => 5 + Math.floor(rnd() * 40));
   t.equal(kills.length, 20, `killed at event ${kills.join(', ')}`);
   const last = await runnerChild(t, 'test/runner/fixtures/crash-child.ts', [dir, stateDir, keystore, '1'], 0);
   t.equal(last.code, 0, last.err);

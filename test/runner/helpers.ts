@@ -147,6 +147,34 @@ export function runnerChild(t: { teardown(fn: () => void): void }, script: strin
   });
 }
 
+/**
+ * Starts the runner child `script` again and again, each time SIGKILLed at the kill point `nextAt()`
+ * picks, until it was killed `count` times; `argsFor(first)` gives its arguments (the first start
+ * is not a resume). Returns the kill points; a batch that finished early is a test failure.
+ */
+export async function killRepeatedly(
+  t: { teardown(fn: () => void): void; fail(message: string): void },
+  script: string,
+  argsFor: (first: boolean) => string[],
+  count: number,
+  nextAt: () => number,
+): Promise<number[]> {
+  const kills: number[] = [];
+  let first = true;
+  while (kills.length < count) {
+    const at = nextAt();
+    const r = await runnerChild(t, script, argsFor(first), at);
+    first = false;
+    if (r.signal === 'SIGKILL') {
+      kills.push(at);
+      continue;
+    }
+    t.fail(`the batch finished before ${count} kills (after ${kills.length}): ${r.out} ${r.err}`);
+    break;
+  }
+  return kills;
+}
+
 /** mulberry32: seeded kill points. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -18,7 +18,7 @@ import { openStations, SimulatedMover, SimulatedPrinter, simulatedStations } fro
 import { readSimOutput } from '../../readers/stations/sim-printer.js';
 import type { SsCard } from '../../simulator/index.js';
 import { cli } from '../helpers/cli.js';
-import { makeKeyStore, makeScripts, PASSPHRASE, prng, runnerChild, writeBatch } from './helpers.js';
+import { killRepeatedly, makeKeyStore, makeScripts, PASSPHRASE, prng, runnerChild, writeBatch } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-sim-output-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -136,20 +136,8 @@ t.test('SIGKILL at 10 seeded points of a run on 3 simulated printers, resumed: v
   const dir = join(root, 'crash-batch');
   writeBatch(dir, await makeScripts(store, 24, 's'));
   const rnd = prng(7);
-  const kills: number[] = [];
-  let first = true;
-  while (kills.length < 10) {
-    // An event is a printer command or an APDU; a card takes about 20, the 3 stations interleave.
-    const at = 5 + Math.floor(rnd() * 120);
-    const r = await runnerChild(t, 'test/runner/fixtures/sim-crash-child.ts', [dir, keystore, first ? '0' : '1'], at);
-    first = false;
-    if (r.signal === 'SIGKILL') {
-      kills.push(at);
-      continue;
-    }
-    t.fail(`the batch finished before 10 kills (after ${kills.length}): ${r.out} ${r.err}`);
-    break;
-  }
+  // An event is a printer command or an APDU; a card takes about 20, the 3 stations interleave.
+  const kills = await killRepeatedly(t, 'test/runner/fixtures/sim-crash-child.ts', (first) => [dir, keystore, first ? '0' : '1'], 10, () => 5 + Math.floor(rnd() * 120));
   t.equal(kills.length, 10, `killed at event ${kills.join(', ')}`);
   const last = await runnerChild(t, 'test/runner/fixtures/sim-crash-child.ts', [dir, keystore, '1'], 0);
   t.equal(last.code, 0, last.err);
