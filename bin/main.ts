@@ -18,6 +18,7 @@ import { verifyCommand } from './commands/verify.js';
 import { scriptCommand } from './commands/script.js';
 import { auditCommand } from './commands/audit.js';
 import { serialsCommand } from './commands/serials.js';
+import { registryCommand, reworkCommand } from './commands/rework.js';
 import type { Ctx } from './context.js';
 import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -49,6 +50,8 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
     .command(scriptCommand(ctx))
     .command(auditCommand(ctx))
     .command(serialsCommand(ctx))
+    .command(registryCommand(ctx))
+    .command(reworkCommand(ctx))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)

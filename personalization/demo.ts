@@ -1,5 +1,5 @@
 // Demo key stores: every key the built-in profiles name, generated, plus the batch transport (seal)
-// key and the card CA with its self-signed certificate. The profiles' transport keys are set to the
+// key, the key of the issuance registry's ID hashes and the card CA with its self-signed certificate. The profiles' transport keys are set to the
 // blank simulators' defaults, so the result personalizes simulated cards only. Used by
 // `cardsmith demo` and by the prep tests; never for real cards.
 import { createCaCertificate } from '../keys/ca.js';
@@ -8,6 +8,7 @@ import type { KeyAlg } from '../keys/types.js';
 import { loadProfile } from '../profiles/index.js';
 import { DEFAULT_TEST_KEY } from '../simulator/gp/keys.js';
 import { DEFAULT_TRANSPORT_KEY } from '../simulator/sscard/factory.js';
+import { HOLDER_KEY_LABEL } from './registry/holder.js';
 
 /** The label of the batch transport (seal) key a demo store holds (prep's default). */
 export const DEMO_SEAL_KEY = 'batch-transport';
@@ -46,7 +47,8 @@ export async function createDemoKeyStore(path: string, passphrase: Uint8Array, o
       }
     }
     await store.generate({ label: DEMO_SEAL_KEY, alg: 'aes', length: 32, usage: ['seal', 'mac'] });
-    return { store, keys: seen.size + 1 };
+    await store.generate({ label: HOLDER_KEY_LABEL, alg: 'aes', length: 32, usage: ['mac'] });
+    return { store, keys: seen.size + 2 };
   } catch (e) {
     await store.close();
     throw e;

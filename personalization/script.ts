@@ -242,11 +242,16 @@ export interface CardScript {
   verify: Step[];
   /** The card face, from the profile's layout (personal data, not secret), in printer pixels at 300 dpi (x, y: top-left; size: text line height or photo box height). */
   face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string }[] };
+  /**
+   * What the issuance registry records of this card: the keyed hash of the holder's ID (never the
+   * ID), the card number, and why it replaces the holder's earlier card.
+   */
+  issuance?: { holder?: string; cardNumber?: string; replacement?: { kind: string; reason: string } };
 }
 
 export interface BatchManifest {
   format: typeof MANIFEST_FORMAT;
-  profile: { name: string; file: string; sha256: string };
+  profile: { name: string; file: string; sha256: string; revision?: string };
   input: { file: string; sha256: string; records: number; rejected: number };
   cards: number;
   /** The key that sealed every secret in cards.jsonl. */

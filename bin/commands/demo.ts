@@ -16,7 +16,8 @@ import { simulatedStations } from '../../readers/stations/index.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, OperationFailed, UsageError } from '../errors.js';
 import { installPath } from '../paths.js';
-import { runWithProvider } from './run.js';
+import { runWithProvider, simSeedOf } from './run.js';
+import { openRegistry } from './registry-file.js';
 
 interface DemoArgs {
   cards?: number;
@@ -83,16 +84,18 @@ export function demoCommand(ctx: Ctx): CommandModule {
 
       const keystore = join(dir, 'keys.store');
       const { store, keys } = await createDemoKeyStore(keystore, new TextEncoder().encode(pass));
+      const registry = openRegistry({ keystore });
       try {
-        note(`key store: ${keystore} (${keys} generated keys: the ${PROFILE} keys, the card CA, the batch transport key)`);
+        note(`key store: ${keystore} (${keys} generated keys: the ${PROFILE} keys, the card CA, the batch transport key, the registry's ID-hash key)`);
+        note(`issuance registry: ${registry.path}`);
         const out = join(dir, 'batch');
-        const prep = await prepBatch({ profile: loadProfile(PROFILE), profileFile: PROFILE, input: input.path, store, out, sealKey: DEMO_SEAL_KEY });
+        const prep = await prepBatch({ profile: loadProfile(PROFILE), profileFile: PROFILE, input: input.path, store, out, sealKey: DEMO_SEAL_KEY, registry });
         if (!prep.ok || !prep.manifest) {
           throw new OperationFailed(`demo: prep rejected ${prep.rejects.length} of the example records${prep.rejectsFile ? ` (${prep.rejectsFile})` : ''}`);
         }
         note(`prep: ${prep.manifest.cards} card scripts in ${out}`);
         note(`run: ${STATIONS} simulated stations`);
-        const res = await runWithProvider(ctx, { dir: out, resume: false, json: a.json }, store, simulatedStations(STATIONS));
+        const res = await runWithProvider(ctx, { dir: out, resume: false, json: a.json }, store, simulatedStations(STATIONS, { seed: simSeedOf(out) }), registry);
         const { report } = reportFromDir(out);
         const dup = report.duplicates.records + report.duplicates.chips + report.duplicates.inconsistent;
         const c = res.counts;
@@ -108,6 +111,7 @@ export function demoCommand(ctx: Ctx): CommandModule {
         }
         if (!allIssued || dup > 0) ctx.exitCode = EXIT_FAILED;
       } finally {
+        registry.close();
         await store.close();
       }
     },

@@ -5,7 +5,9 @@ import type { CommandModule } from 'yargs';
 import { BatchError, formatReject } from '../../personalization/batch/errors.js';
 import { prepBatch, PrepError, type PrepProgress } from '../../personalization/prep/index.js';
 import type { BatchManifest } from '../../personalization/script.js';
-import { SerialRegistry, SerialRegistryError } from '../../personalization/serials/registry.js';
+import { SerialRegistryError } from '../../personalization/serials/registry.js';
+import { HolderKeyError, type IssuanceRegistry } from '../../personalization/registry/index.js';
+import { openRegistry, registryOptions } from './registry-file.js';
 import { loadProfile, ProfileError } from '../../profiles/index.js';
 import type { Ctx } from '../context.js';
 import { OperationFailed, UsageError } from '../errors.js';
@@ -20,6 +22,8 @@ interface PrepArgs extends StoreArgs {
   sealKey: string;
   createdAt?: string;
   serials?: string;
+  registry?: string;
+  holderKey: string;
 }
 
 export function prepCommand(ctx: Ctx): CommandModule {
@@ -36,11 +40,13 @@ export function prepCommand(ctx: Ctx): CommandModule {
           'skip-invalid': { type: 'boolean', default: false, describe: 'prepare the valid records and write the others to rejects.csv' },
           'seal-key': { type: 'string', default: 'batch-transport', requiresArg: true, describe: 'label of the batch transport (seal) key in the key store' },
           'created-at': { type: 'string', requiresArg: true, describe: 'timestamp written to the manifest (ISO 8601; default now)' },
-          serials: { type: 'string', requiresArg: true, describe: 'serial registry (SQLite, created if missing): card numbers continue from the last batch of the profile, never repeat' },
+          ...registryOptions,
+          serials: { type: 'string', requiresArg: true, hidden: true, describe: 'the same as --registry (card numbers come from the registry)' },
+          'holder-key': { type: 'string', default: 'issuance-registry', requiresArg: true, describe: "label of the key that keys the registry's hashes of cardholder IDs" },
           ...storeOptions,
         })
         .example('CARDSMITH_KEYSTORE_PASS=… $0 prep --profile builtin:sscard-gen3 --input batch.csv --keystore keys.store --out batch-001', 'one script per record in batch-001/cards.jsonl')
-        .example('$0 prep --profile builtin:sscard-gen3 --input batch-002.csv --keystore keys.store --serials serials.sqlite --out batch-002', 'card numbers continue where the last batch of the product stopped (cardsmith serials show serials.sqlite)')
+        .example('$0 prep --profile builtin:sscard-gen3 --input batch-002.csv --keystore keys.store --registry bureau/registry.sqlite --out batch-002', 'card numbers continue where the last batch of the product stopped; cardholders who already have a card are refused (cardsmith serials show bureau/registry.sqlite)')
         .example('$0 prep --profile builtin:gp-cps --input cards.jsonl --keystore keys.store --out b2 --skip-invalid --json', 'prepare the good records, list the others in b2/rejects.csv; one JSON summary')
         .epilogue('The key store passphrase comes from CARDSMITH_KEYSTORE_PASS, --pass-file or a prompt. Progress goes to stderr (JSON lines when stderr is not a terminal). Exit codes: 0 written, 1 failed, 2 invalid profile or batch.'),
     handler: async (argv) => {
@@ -62,14 +68,9 @@ export function prepCommand(ctx: Ctx): CommandModule {
         if (ctx.io.interactive) process.stderr.write(`\rprep: ${p.records} records, ${p.cards} cards, ${p.rejected} rejected, ${rate} cards/s `);
         else ctx.io.err(JSON.stringify({ event: 'progress', ...p, cardsPerSecond: rate }));
       };
-      let registry: SerialRegistry | undefined;
-      try {
-        registry = a.serials === undefined ? undefined : SerialRegistry.open(a.serials);
-      } catch (e) {
-        if (e instanceof SerialRegistryError) throw new UsageError(e.message);
-        throw e;
-      }
       const result = await withStore(ctx, a, true, async (store) => {
+        // Opened once the key store is: the registry's default place is beside it.
+        const registry: IssuanceRegistry = openRegistry({ keystore: a.keystore, ...(a.registry ?? a.serials ? { registry: (a.registry ?? a.serials)! } : {}) });
         try {
           return await prepBatch({
             profile,
@@ -81,16 +82,20 @@ export function prepCommand(ctx: Ctx): CommandModule {
             skipInvalid: a.skipInvalid,
             sealKey: a.sealKey,
             ...(a.createdAt ? { createdAt: a.createdAt } : {}),
-            ...(registry ? { serials: registry } : {}),
+            registry,
+            holderKey: a.holderKey,
             onProgress,
           });
         } catch (e) {
           if (e instanceof SerialRegistryError) throw new OperationFailed(e.message);
+          if (e instanceof HolderKeyError) throw new UsageError(e.message);
           if (e instanceof BatchError) throw new UsageError(e.message);
           if (e instanceof PrepError) throw e.exitCode === 2 ? new UsageError(e.message) : new OperationFailed(e.message);
           throw e;
+        } finally {
+          registry.close();
         }
-      }).finally(() => registry?.close());
+      });
       if (ctx.io.interactive) process.stderr.write('\n');
       if (!result.ok) {
         if (a.json) ctx.io.out(JSON.stringify({ ok: false, rejected: result.rejects.length, rejects: result.rejects, rejectsFile: result.rejectsFile }));

@@ -2,6 +2,9 @@
 // a prepared batch folder on N stations, with the journal in DIR (docs/runner.md).
 // Exit 0 when every record is issued, 1 when any is rejected, in review or left undone, 2 on bad
 // input (no batch folder, a bad stations file, a run that needs --resume).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
@@ -11,6 +14,8 @@ import type { KeyProvider } from '../../keys/types.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, UsageError } from '../errors.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
+import type { IssuanceRegistry } from '../../personalization/registry/index.js';
+import { openRegistry, registryOptions } from './registry-file.js';
 
 export interface RunArgs extends StoreArgs {
   dir: string;
@@ -18,14 +23,29 @@ export interface RunArgs extends StoreArgs {
   sim?: number;
   reader?: string;
   resume: boolean;
+  registry?: string;
 }
 
-export async function stationConfigs(a: { stations?: string; sim?: number; reader?: string }): Promise<StationConfig[]> {
+/**
+ * The card stock of simulated stations, drawn from the batch folder's manifest: another batch gets
+ * other blank cards (other chip serials, as real stock would), a resumed batch the same ones.
+ */
+export function simSeedOf(dir: string): number {
+  let manifest: Buffer;
+  try {
+    manifest = readFileSync(join(dir, 'manifest.json'));
+  } catch {
+    return 0; // not a batch folder: loadBatch says so
+  }
+  return createHash('sha256').update(manifest).digest().readUInt32BE(0) % 1_000_000_000;
+}
+
+export async function stationConfigs(a: { stations?: string; sim?: number; reader?: string; dir?: string }): Promise<StationConfig[]> {
   const given = [a.stations, a.sim, a.reader].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('run: give exactly one of --stations FILE, --sim N, --reader NAME');
   if (a.sim !== undefined) {
     try {
-      return simulatedStations(a.sim);
+      return simulatedStations(a.sim, a.dir !== undefined ? { seed: simSeedOf(a.dir) } : {});
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -40,7 +60,7 @@ export async function stationConfigs(a: { stations?: string; sim?: number; reade
 }
 
 /** Runs a batch with an open key provider; shared by run and demo. */
-export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean }, provider: KeyProvider, configs: StationConfig[]): Promise<RunResult> {
+export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean }, provider: KeyProvider, configs: StationConfig[], registry: IssuanceRegistry): Promise<RunResult> {
   let batch;
   try {
     batch = loadBatch(a.dir);
@@ -59,7 +79,7 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   const onSig = () => abort.abort();
   process.once('SIGINT', onSig);
   try {
-    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
+    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
   } catch (e) {
     if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
     throw e;
@@ -84,6 +104,7 @@ export function runCommand(ctx: Ctx): CommandModule {
         .positional('dir', { type: 'string', describe: 'the batch folder (manifest.json + cards.jsonl, from cardsmith prep)' })
         .options({
           ...storeOptions,
+          ...registryOptions,
           stations: { type: 'string', requiresArg: true, describe: 'a stations file (YAML): printers and readers' },
           sim: { type: 'number', requiresArg: true, describe: 'N simulated printer stations' },
           reader: { type: 'string', requiresArg: true, describe: 'one desk reader (PC/SC name or sim spec); the operator inserts cards' },
@@ -98,7 +119,12 @@ export function runCommand(ctx: Ctx): CommandModule {
       const configs = await stationConfigs(a);
       const provider = await openStore(ctx.io, a, false);
       try {
-        report(ctx, await runWithProvider(ctx, a, provider, configs), a.json);
+        const registry = openRegistry(a);
+        try {
+          report(ctx, await runWithProvider(ctx, a, provider, configs, registry), a.json);
+        } finally {
+          registry.close();
+        }
       } finally {
         await provider.close();
       }

@@ -21,6 +21,9 @@ import { readSimOutput, SIM_OUTPUT_DIR, type KeptCard } from '../../readers/stat
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, UsageError } from '../errors.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
+import { existsSync } from 'node:fs';
+import { compare, type Disagreement } from '../../personalization/registry/reconcile.js';
+import { openRegistry, registryOptions, registryPath } from './registry-file.js';
 
 interface VerifyArgs extends Omit<StoreArgs, 'keystore'> {
   dir: string;
@@ -28,6 +31,7 @@ interface VerifyArgs extends Omit<StoreArgs, 'keystore'> {
   reader?: string;
   sim: boolean;
   record?: string;
+  registry?: string;
 }
 
 function loadBatchForVerify(dir: string): ReturnType<typeof loadBatch> {
@@ -53,7 +57,7 @@ function summaryLine(r: JournalRecord): string {
   const v = r.verification;
   const ver = v ? (v.ok ? `verification passed${v.checks !== undefined ? ` (${v.checks} checks)` : ''}` : `verification FAILED${v.failures?.length ? `: ${v.failures.join('; ')}` : ''}`) : 'no verification';
   const chip = r.chipSerial ? `chip ${r.chipSerial}` : 'no chip';
-  const why = r.state === 'issued' ? '' : r.reason ? ` — ${r.reason}` : '';
+  const why = r.reason ? ` — ${r.reason}` : '';
   return `${r.id}: ${r.state}, ${r.state === 'issued' ? ver : 'not issued'}, ${chip}${why}`;
 }
 
@@ -67,6 +71,7 @@ function summary(ctx: Ctx, a: VerifyArgs): void {
     }
     const bad = records.filter((r) => r.state === 'issued' && !r.verification?.ok);
     const counts = journal.counts();
+    const reg = registryAgreement(a, journal);
     if (a.json) {
       ctx.io.out(
         JSON.stringify({
@@ -76,15 +81,41 @@ function summary(ctx: Ctx, a: VerifyArgs): void {
           counts,
           records: records.map((r) => ({ id: r.id, state: r.state, chipSerial: r.chipSerial, verification: r.verification, ...(r.state !== 'issued' && r.reason ? { reason: r.reason } : {}) })),
           unverified: bad.map((r) => r.id),
+          registry: reg,
         }),
       );
     } else {
       for (const r of records) ctx.io.out(summaryLine(r));
       ctx.io.out(`${counts.issued} issued, ${counts.rejected} rejected of ${counts.total}; ${bad.length === 0 ? 'every issued record has a passed verification' : `${bad.length} issued record(s) without a passed verification: ${bad.map((r) => r.id).join(', ')}`}`);
+      for (const d of reg.disagreements) ctx.io.out(`${d.record}: the journal says ${d.journal}, the issuance registry ${d.registry}`);
+      ctx.io.out(
+        reg.checked
+          ? `issuance registry ${reg.path}: ${reg.disagreements.length === 0 ? 'agrees with the journal' : `${reg.disagreements.length} record(s) disagree with the journal`}`
+          : `issuance registry: not checked (${reg.why})`,
+      );
     }
-    if (bad.length > 0) ctx.exitCode = EXIT_FAILED;
+    if (bad.length > 0 || reg.disagreements.length > 0) ctx.exitCode = EXIT_FAILED;
   } finally {
     journal.close();
+  }
+}
+
+/** The journal against the bureau's issuance registry, when this command can tell where that is. */
+function registryAgreement(a: VerifyArgs, journal: Journal): { checked: boolean; path?: string; why?: string; disagreements: Disagreement[] } {
+  let path: string;
+  try {
+    path = registryPath(a);
+  } catch {
+    return { checked: false, why: 'give --registry FILE or --keystore, or set CARDSMITH_REGISTRY', disagreements: [] };
+  }
+  if (!existsSync(path)) return { checked: false, path, why: `${path} does not exist`, disagreements: [] };
+  const batch = journal.meta()['batch_id'];
+  if (batch === undefined) return { checked: false, path, why: 'the journal names no batch', disagreements: [] };
+  const registry = openRegistry({ registry: path });
+  try {
+    return { checked: true, path, disagreements: compare(journal, registry, batch) };
+  } finally {
+    registry.close();
   }
 }
 
@@ -294,14 +325,16 @@ export function verifyCommand(ctx: Ctx): CommandModule {
           reader: { type: 'string', requiresArg: true, describe: 'read the card in this reader (PC/SC name or part of it, or a sim spec) and run its record\'s verify steps again' },
           sim: { type: 'boolean', default: false, describe: `run the verify steps on every card the simulated printers kept (DIR/${SIM_OUTPUT_DIR}/hopper), each against the record of its chip serial` },
           record: { type: 'string', requiresArg: true, describe: 'the record to check (default: all in the summary and with --sim; with --reader, the record whose chip serial the card has)' },
+          ...registryOptions,
           json: { type: 'boolean', default: false, describe: 'one JSON object' },
         })
+        .example('$0 verify batches/b1 --registry bureau/issuance-registry.sqlite', 'also check that the issuance registry holds the same cards as the journal')
         .example('$0 verify batches/b1', 'per record: issued/rejected, the verification result, the chip serial; exit 1 if an issued record was not verified')
         .example('$0 verify batches/b1 --reader "OMNIKEY 5422" --keystore keys.cks --pass-file pass.txt', 'read the card in the reader back and check it against its record')
         .example('$0 verify batches/b1 --reader "Virtual PCD 00 00" --record 000123 --keystore keys.cks', 'check the card against a given record')
         .example('$0 verify demo/batch --sim --keystore demo/keys.store --pass-file demo/demo-passphrase', 'after cardsmith run --sim N (or cardsmith demo): re-verify every card in the simulated output hopper')
         .epilogue(
-          'Exit 0 verified, 1 a verification failed (or an issued record has none; with --sim also: an issued record without its card in the hopper, a hopper card whose record is not issued, two cards for one record), 2 bad input. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.',
+          'Exit 0 verified, 1 a verification failed (or an issued record has none; or the journal and the issuance registry disagree; with --sim also: an issued record without its card in the hopper, a hopper card whose record is not issued, two cards for one record), 2 bad input. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.',
         ),
     handler: async (argv) => {
       const a = argv as unknown as VerifyArgs;

@@ -12,6 +12,7 @@ import { KeySet } from './dedupe.js';
 import { BatchError, mask, type Reject } from './errors.js';
 import { checkField } from './fields.js';
 import { keyColumn, parseJsonl } from './jsonl.js';
+import { REPLACEMENT_FIELD, replacementFields, replacementOf } from './replacement.js';
 
 export type BatchFormat = 'csv' | 'jsonl';
 
@@ -62,7 +63,8 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
   const display = options.display ?? path;
   const format = batchFormat(path, options.format);
   const today = options.today ?? todayUtc();
-  const fields = new Map(profile.record.fields.map((f) => [f.name, f]));
+  const builtIn = new Set(replacementFields(profile.record.fields).map((f) => f.name));
+  const fields = new Map([...profile.record.fields, ...replacementFields(profile.record.fields)].map((f) => [f.name, f]));
   const ctx = { today, baseDir: dirname(resolve(path)) };
   const keys = new KeySet();
   const keyField = profile.record.key;
@@ -80,7 +82,7 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
       if (got === undefined) {
         if (raw.present?.has(name)) continue;
         if (spec.required) rejects.push({ line: raw.line, field: name, code: 'missing', problem: 'is missing', hint: `add "${name}" to the record` });
-        else record[name] = '';
+        else if (!builtIn.has(name)) record[name] = ''; // the replacement columns appear only when the batch has them
         continue;
       }
       const r = await checkField(spec, got.value, ctx);
@@ -93,6 +95,8 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
         rejects.push({ line: raw.line, column: raw.values.get(keyField)?.col, field: keyField, code: 'duplicate', problem: `the same ${keyField} as line ${first}`, hint: 'a cardholder appears once per batch', masked: mask(record[keyField]!) });
       }
     }
+    const replacement = replacementOf(record);
+    if (typeof replacement === 'string') rejects.push({ line: raw.line, column: raw.values.get(REPLACEMENT_FIELD)?.col, field: REPLACEMENT_FIELD, code: 'replacement', problem: replacement });
     if (rejects.length === 0) {
       for (const rule of profile.record.rules) {
         const problem = ruleProblem(profile, rule.equal, record, today, fileFields);

@@ -225,11 +225,16 @@ export class Journal {
    * Takes the next pending record (lowest seq) for `station` and marks it in progress, in one
    * transaction. Returns undefined when nothing is pending.
    */
-  claimNext(station: string): Claim | undefined {
+  claimNext(station: string, options: { skip?: ReadonlySet<string> } = {}): Claim | undefined {
     this.#open();
     checkStation(station);
     return this.#tx(() => {
-      const row = this.#sql("SELECT id, seq, attempt FROM records WHERE state = 'pending' ORDER BY seq LIMIT 1").get() as
+      // `skip`: records this run holds back (their holder's card is being written elsewhere).
+      const row = (
+        options.skip?.size
+          ? this.#sql("SELECT id, seq, attempt FROM records WHERE state = 'pending' AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT 1").get(JSON.stringify([...options.skip]))
+          : this.#sql("SELECT id, seq, attempt FROM records WHERE state = 'pending' ORDER BY seq LIMIT 1").get()
+      ) as
         | { id: string; seq: number; attempt: number }
         | undefined;
       if (!row) return undefined;
@@ -368,7 +373,20 @@ export class Journal {
    * Operator: a record in review whose card was found good (read back and verified, e.g. with
    * `cardsmith verify`) is issued on that chip. The same constraints apply as for issue().
    */
-  confirmIssued(recordId: string, chipSerial: string, verification: Verification): void {
+  confirmIssued(recordId: string, chipSerial: string, verification: Verification, note?: string): void {
+    this.#issueUnclaimed(recordId, chipSerial, verification, ['review'], 'only records in review can be confirmed as issued', note === undefined ? null : checkText(note, 'note'));
+  }
+
+  /**
+   * The issuance registry holds the record as issued on `chipSerial` while this journal does not
+   * (the journal was lost, or the run died between the two writes): the journal takes the
+   * registry's word. Not for a record in progress: recovery settles that one first.
+   */
+  adoptIssued(recordId: string, chipSerial: string, reason: string): void {
+    this.#issueUnclaimed(recordId, chipSerial, { ok: true, checks: 0 }, ['pending', 'rejected', 'review'], 'a record in progress is settled by recovery first', checkText(reason, 'reason'));
+  }
+
+  #issueUnclaimed(recordId: string, chipSerial: string, verification: Verification, from: readonly RecordState[], why: string, note: string | null): void {
     this.#open();
     const chip = normalizeChip(chipSerial);
     const v = checkVerification(verification);
@@ -376,15 +394,29 @@ export class Journal {
     this.#tx(() => {
       const row = this.#sql('SELECT * FROM records WHERE id = ?').get(recordId) as RecordRow | undefined;
       if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
-      if (row.state !== 'review') throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only records in review can be confirmed as issued`);
+      if (!from.includes(row.state)) throw new JournalStateError(`journal: record ${recordId} is ${row.state}; ${why}`);
       const now = this.#now();
       try {
         this.#sql('INSERT INTO issued (record_id, chip_serial, station, attempt, issued_at) VALUES (?, ?, ?, ?, ?)').run(recordId, chip, row.station ?? 'operator', row.attempt, now);
       } catch (e) {
         throw this.#doubleIssue(e, recordId, chip);
       }
-      this.#sql("UPDATE records SET state = 'issued', chip_serial = ?, reason = NULL, verification = ?, finished_at = ?, updated_at = ? WHERE id = ?")
-        .run(chip, JSON.stringify(v), now, now, recordId);
+      this.#sql("UPDATE records SET state = 'issued', chip_serial = ?, reason = ?, verification = ?, finished_at = ?, updated_at = ? WHERE id = ?")
+        .run(chip, note, JSON.stringify(v), now, now, recordId);
+    });
+  }
+
+  /** A record that is not in progress goes to review: something outside this journal (the registry) says an operator must look. */
+  holdForReview(recordId: string, reason: string): void {
+    this.#open();
+    const why = checkText(reason, 'reason');
+    this.#tx(() => {
+      const row = this.#sql('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
+      if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
+      if (row.state === 'review') return;
+      if (row.state !== 'pending' && row.state !== 'rejected') throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only pending or rejected records can be held for review`);
+      const now = this.#now();
+      this.#sql("UPDATE records SET state = 'review', reason = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(why, now, now, recordId);
     });
   }
 

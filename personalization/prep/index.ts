@@ -14,7 +14,9 @@ import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import type { Reject } from '../batch/errors.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
-import type { SerialAllocation, SerialRegistry } from '../serials/registry.js';
+import type { SerialRegistry } from '../serials/registry.js';
+import { holderHasher, type IssuanceRegistry } from '../registry/index.js';
+import { replacementOf } from '../batch/replacement.js';
 import { PrepError } from './errors.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
@@ -46,6 +48,14 @@ export interface PrepOptions {
    * written, and given back when the run fails or the batch is invalid.
    */
   serials?: SerialRegistry;
+  /**
+   * The bureau's issuance registry: its counters give the card numbers (unless `serials` is given),
+   * a cardholder who already has a live card of the product is rejected unless the record is a
+   * replacement, and every script carries the keyed hash of its holder for the runner's checks.
+   */
+  registry?: IssuanceRegistry;
+  /** Label of the key that keys the registry's hashes of cardholder IDs (default issuance-registry). */
+  holderKey?: string;
   onProgress?(p: PrepProgress): void;
 }
 
@@ -103,11 +113,16 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-function recordIdOf(profile: Profile, record: Record<string, string>, line: number): string {
+/**
+ * A MAC under the batch transport key, not the key itself nor a plain hash of it: the record id
+ * goes into logs, the journal and the registry, and a citizen ID has few enough possible values to
+ * be found again from an unkeyed hash.
+ */
+async function recordIdOf(store: KeyProvider, sealKey: KeyRef, profile: Profile, record: Record<string, string>, line: number): Promise<string> {
   const key = profile.record.key !== undefined ? record[profile.record.key] : undefined;
-  // A hash, not the key itself: the record id goes into logs and the journal.
-  if (key) return createHash('sha256').update(`cardsmith/record-id\0${profile.name}\0${key}`).digest('hex').slice(0, 32);
-  return `line-${line}`;
+  if (!key) return `line-${line}`;
+  const mac = await store.mac(sealKey, new TextEncoder().encode(`cardsmith/record-id\0${profile.name}\0${key}`));
+  return Buffer.from(mac).toString('hex').slice(0, 32);
 }
 
 const CSV_COLUMNS = ['line', 'column', 'field', 'code', 'problem', 'hint', 'masked'] as const;
@@ -120,7 +135,8 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
   for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
   // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
-  const allocation = o.serials?.allocate(o.profile.name, starts);
+  const serials = o.serials ?? o.registry?.serials;
+  const allocation = serials?.allocate(o.profile.name, starts);
   try {
     return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out));
   } finally {
@@ -183,6 +199,21 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   // the batch transport key, so the seed in manifest.json alone does not reveal any PIN.
   const seedKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/prep/pin\0${seed}`));
 
+  // The registry's view of each cardholder: the keyed hash of the ID, refused when the holder has a live card.
+  const hashHolder = o.registry && profile.record.key !== undefined ? await holderHasher(store, o.registry, o.holderKey) : undefined;
+  const issuanceOf = async (record: Record<string, string>, line: number): Promise<{ holder?: string; replacement?: { kind: string; reason: string } } | { reject: Reject }> => {
+    const replacement = replacementOf(record);
+    const rep = typeof replacement === 'object' ? { replacement } : {};
+    if (!hashHolder) return rep;
+    const holder = await hashHolder(record[profile.record.key!]!);
+    const live = o.registry!.liveCardOf(profile.name, holder);
+    if (live && (live.state === 'reserved' || !rep.replacement)) {
+      const what = live.state === 'reserved' ? `has a card of ${profile.name} being written (batch ${live.batch})` : `already has a live card of ${profile.name} (card number ${live.cardNumber ?? 'none'}, batch ${live.batch}, issued ${live.issuedAt})`;
+      return { reject: { line, field: profile.record.key!, code: 'already-issued', problem: `the cardholder ${what}`, hint: live.state === 'reserved' ? 'wait for that card, then prepare a replacement if one is needed' : 'to issue another card, fill the columns replacement and replacementReason' } };
+    }
+    return { holder, ...rep };
+  };
+
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
   const cardsPath = join(out, 'cards.jsonl');
@@ -209,9 +240,18 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         o.onProgress?.(progress);
         continue;
       }
-      if (!writing) continue;
       const record = item.record;
-      const recordId = recordIdOf(profile, record, item.line);
+      // Checked for every record, so that the rejects list all the cardholders who already have a card.
+      const issuance = await issuanceOf(record, item.line);
+      if ('reject' in issuance) {
+        progress.rejected++;
+        rejects.push(issuance.reject);
+        if (!o.skipInvalid) writing = false;
+        o.onProgress?.(progress);
+        continue;
+      }
+      if (!writing) continue;
+      const recordId = await recordIdOf(store, sealKey, profile, record, item.line);
       const context = new TextEncoder().encode(recordId);
       const seal = async (secret: Uint8Array, kcv?: string): Promise<Sealed> => ({
         sealed: Buffer.from(await store.seal(sealKey, secret, context, { nonce: await sealNonce(store, sealKey, context, secret) })).toString('base64'),
@@ -268,6 +308,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         recordId,
         line: item.line,
         interface: profile.interfaces[0] ?? 'contact',
+        ...(issuance.holder || issuance.replacement ? { issuance: { ...issuance, ...cardNumberOf(profile, ev) } } : {}),
         steps: body.steps,
         verify: body.verify,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
@@ -313,17 +354,23 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   commit(progress.cards, out);
   const manifest: BatchManifest = {
     format: MANIFEST_FORMAT,
-    profile: { name: profile.name, file: o.profileFile, sha256: profile.hash },
+    profile: { name: profile.name, file: o.profileFile, sha256: profile.hash, revision: profile.revision },
     input: { file: o.input, sha256: await sha256File(o.input), records: progress.records, rejected: progress.rejected },
     cards: progress.cards,
     transportKey: { label: sealKey.label, version: sealKey.version, kcv: sealInfo.kcv },
     keys: manifestKeys,
     seed,
     createdAt,
-    serials: { first: { ...first }, ...(o.serials ? { registry: o.serials.path } : {}) },
+    serials: { first: { ...first }, ...(o.serials ?? o.registry ? { registry: (o.serials ?? o.registry)!.path } : {}) },
   };
   await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
   return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
+}
+
+/** The card number the registry records: the profile's value named cardNumber, when it has one. */
+function cardNumberOf(profile: Profile, ev: CardEvaluator): { cardNumber?: string } {
+  if (!profile.values.some((v) => v.name === 'cardNumber')) return {};
+  return { cardNumber: String(ev.value('cardNumber')) };
 }
 
 function bytesValue(v: unknown, what: string): Uint8Array {

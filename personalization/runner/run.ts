@@ -29,6 +29,8 @@ import { loadProfile } from '../../profiles/index.js';
 import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
+import { RegistryConflictError, type CardReservation, type IssuanceRegistry, type KeyUse } from '../registry/index.js';
+import { reconcile } from '../registry/reconcile.js';
 
 /** The batch folder cannot be used (missing files, wrong format): exit 2. */
 export class BatchInputError extends Error {
@@ -100,6 +102,12 @@ export interface RunBatchOptions {
   auditHash?: AuditHash;
   /** Simulated printers keep their cards in DIR/sim-output (hopper, reject bin, encoder; default true). */
   keepSimOutput?: boolean;
+  /**
+   * The bureau's issuance registry: checked before a card is loaded, written before the first
+   * write to a chip and before the journal marks a card issued, so that no record or cardholder
+   * gets a second card even when this batch's journal is lost (personalization/registry/).
+   */
+  registry?: IssuanceRegistry;
 }
 
 /** The batch's audit log: DIR/audit.log. */
@@ -156,6 +164,14 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
   const paused: { station: string; reason: string }[] = [];
   try {
     journal.addRecords(batch.scripts.keys());
+    const registry = o.registry;
+    const settle = (when: string): void => {
+      if (!registry) return;
+      const r = reconcile(journal, registry, batch.id);
+      for (const id of r.adopted) emit({ type: 'message', level: 'warn', text: `registry: ${id} is issued in the issuance registry but not in this journal (${when}): taken as issued, not personalized again` });
+      for (const id of r.review) emit({ type: 'message', level: 'warn', text: `registry: ${id} was being written according to the issuance registry, unknown to this journal (${when}): held for review` });
+    };
+    settle('at start');
     // Simulated printers keep their output in the batch folder (and find the card left in their encoder after a crash).
     if (o.keepSimOutput ?? true) for (const st of o.stations) if (st.mover instanceof SimulatedMover) st.mover.printer.keepOutput(join(batch.dir, SIM_OUTPUT_DIR));
     const simCardsLeft = o.stations.filter((st) => st.mover instanceof SimulatedMover && st.mover.printer.outputDir !== undefined && st.mover.printer.current !== undefined && !st.card).map((st) => st.name);
@@ -230,6 +246,34 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           st.pause(`recovery: ${reasonOf(e)}`);
         }
       }
+      /**
+       * A card in an encoder that the registry has in the making for a record of this batch, which
+       * this journal does not know (the journal was lost): its verify steps decide — issued, or
+       * rejected with the record back to pending. False when the registry knows nothing of it.
+       */
+      const registryCard = async (st: Station, card: NonNullable<Awaited<ReturnType<Station['cardInEncoder']>>>): Promise<boolean> => {
+        const reg = registry && card.chipSerial ? registry.cardOnChip(card.chipSerial) : undefined;
+        if (!reg || reg.state !== 'reserved' || reg.batch !== batch.id) return false;
+        const rec = journal.get(reg.record);
+        const script = batch.scripts.get(reg.record);
+        if (!rec || !script || (rec.state !== 'review' && rec.state !== 'pending')) return false;
+        try {
+          const v = await verifyCard(card.transport, script, exec);
+          registry!.issue(batch.id, reg.record, reg.chip);
+          journal.adoptIssued(reg.record, reg.chip, `recovered from the encoder of ${st.name} with the issuance registry: verify steps passed (${v.checks} checks)`);
+          audit('card-recovered', reg.record, { station: st.name, chip: reg.chip, state: 'issued', action: 'eject', reason: 'registry reservation, verify steps passed' });
+          emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${reg.record} (in the registry, not in the journal) passed its verify steps: issued and ejected` });
+          await st.acceptCard(faceOf(reg.record));
+        } catch (e) {
+          const reason = `recovery: card of an unknown state (registry reservation, not in the journal): ${reasonOf(e)}`;
+          registry!.void(batch.id, reg.record, reg.chip, reason);
+          if (rec.state === 'review') journal.requeue(reg.record, reason);
+          audit('card-recovered', reg.record, { station: st.name, chip: reg.chip, state: 'partial', action: 'reject', reason });
+          emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${reg.record} (in the registry, not in the journal) failed its verify steps: rejected, the record goes back to pending` });
+          await st.rejectCard(reason);
+        }
+        return true;
+      };
       // Stray cards: in an encoder with no record in flight.
       const issuedChips = new Map(journal.issuedCards().map((c) => [c.chipSerial.toUpperCase(), c.recordId]));
       for (const st of o.stations) {
@@ -237,6 +281,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         try {
           const card = await st.cardInEncoder();
           if (!card) continue;
+          if (await registryCard(st, card)) continue;
           const rec = card.chipSerial ? issuedChips.get(card.chipSerial.toUpperCase()) : undefined;
           audit(rec ? 'stray-card-ejected' : 'stray-card-rejected', rec, { station: st.name, ...(card.chipSerial ? { chip: card.chipSerial } : {}) });
           if (rec) {
@@ -253,13 +298,51 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       }
     }
 
+    if (o.resume) settle('after recovery');
     const counts0 = journal.counts();
     emit({ type: 'start', total: counts0.total, done: counts0.issued + counts0.rejected, stations: names });
+
+    const keysUsed: KeyUse[] = [
+      { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version ?? 0, kcv: batch.manifest.transportKey.kcv },
+      ...(batch.manifest.keys ?? []).map((k) => ({ label: k.label, version: k.version ?? 0, kcv: k.kcv })),
+    ];
+    const reservationOf = (script: CardScript, station: string, chip: string): CardReservation => ({
+      product: batch.manifest.profile?.name ?? 'unknown',
+      revision: batch.manifest.profile?.revision ?? 'unknown',
+      batch: batch.id,
+      record: script.recordId,
+      ...(script.issuance?.holder ? { holder: script.issuance.holder } : {}),
+      ...(script.issuance?.cardNumber ? { cardNumber: script.issuance.cardNumber } : {}),
+      ...(script.issuance?.replacement ? { replacement: script.issuance.replacement } : {}),
+      chip,
+      keys: keysUsed,
+      station,
+    });
+    /** Records whose holder's card is being written elsewhere: pending, not claimed again in this run. */
+    const heldBack = new Set<string>();
+    /** The registry refused the record before anything was written: the record ends, the card (if any) stays for the next one. */
+    const registryRefused = (st: Station, claim: Claim, e: RegistryConflictError): void => {
+      const reason = `registry: ${e.message}`;
+      if (e.kind === 'holder-in-progress') {
+        // That card may still fail: decide when it is settled (a later run).
+        heldBack.add(claim.recordId);
+        journal.release(claim, reason);
+        audit('card-released', claim.recordId, { station: st.name, reason });
+        emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
+        return;
+      }
+      const holder = e.kind === 'holder-live';
+      // A cardholder with a card is a final no; a record the registry has a card for needs an operator's look.
+      if (holder) journal.rejectCard(claim, reason, { retry: false });
+      else journal.markReview(claim, reason);
+      audit(holder ? 'card-rejected' : 'record-review', claim.recordId, { station: st.name, reason, final: true });
+      emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: holder ? 'rejected' : 'review', reason });
+    };
 
     // 3. The stations.
     const runStation = async (st: Station): Promise<void> => {
       while (!st.paused && !o.signal?.aborted) {
-        const claim = journal.claimNext(st.name);
+        const claim = journal.claimNext(st.name, { skip: heldBack });
         if (!claim) break;
         audit('card-claimed', claim.recordId, { station: st.name });
         const outcome = await oneCard(st, claim);
@@ -268,6 +351,16 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     };
     const oneCard = async (st: Station, claim: Claim): Promise<'next' | 'stop'> => {
       const script = batch.scripts.get(claim.recordId)!;
+      // Before a card is loaded: a record or cardholder the registry already gave a card gets none.
+      if (registry) {
+        try {
+          registry.check(reservationOf(script, st.name, ''));
+        } catch (e) {
+          if (!(e instanceof RegistryConflictError)) throw e;
+          registryRefused(st, claim, e);
+          return 'next';
+        }
+      }
       let card = st.card;
       if (!card) {
         try {
@@ -306,6 +399,26 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
         return 'next';
       }
+      // Before the first write to the chip: the registry holds the card as being written.
+      if (registry) {
+        try {
+          registry.reserve(reservationOf(script, st.name, chip));
+        } catch (e) {
+          if (!(e instanceof RegistryConflictError)) throw e;
+          if (e.kind === 'chip-known') {
+            // A card the registry knows (issued elsewhere): it must not be written; the record takes another card.
+            const reason = `registry: ${e.message}; card not written`;
+            const state = journal.rejectCard(claim, reason);
+            audit('card-rejected', claim.recordId, { station: st.name, chip, reason, final: state !== 'pending' });
+            emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
+            await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
+            return 'next';
+          }
+          // The card is still blank: it stays in the encoder for the next record.
+          registryRefused(st, claim, e);
+          return 'next';
+        }
+      }
       let result;
       try {
         result = await executeScript(card.transport, script, exec);
@@ -319,6 +432,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           if (je instanceof StaleClaimError) return 'stop';
           throw je;
         }
+        registry?.void(batch.id, claim.recordId, chip, reason);
         audit('card-rejected', claim.recordId, { station: st.name, chip, reason, final: state !== 'pending' });
         emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: state === 'pending' ? 'retry' : 'rejected', reason });
         try {
@@ -328,6 +442,20 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         }
         if (kindOf(e) === 'station' && !st.paused) st.fault(reason);
         return st.paused ? 'stop' : 'next';
+      }
+      if (registry) {
+        try {
+          registry.issue(batch.id, claim.recordId, chip);
+        } catch (e) {
+          // Another station issued the holder a card meanwhile: this one must not leave the printer.
+          const reason = `registry: ${e instanceof Error ? e.message : String(e)}; the written card goes to the reject box`;
+          journal.markReview(claim, reason);
+          registry.void(batch.id, claim.recordId, chip, reason);
+          audit('card-rejected', claim.recordId, { station: st.name, chip, reason, final: true });
+          emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'rejected', reason });
+          await st.rejectCard(reason).catch((x: unknown) => st.pause(reasonOf(x)));
+          return 'next';
+        }
       }
       journal.issue(claim, { verification: { ok: true, checks: result.checks, ...(Object.keys(result.kcvs).length ? { kcvs: result.kcvs } : {}) } });
       audit('card-issued', claim.recordId, { station: st.name, chip, checks: result.checks, ...Object.fromEntries(Object.entries(result.kcvs).map(([k, v]) => [`kcv.${k}`, v])) });

@@ -75,7 +75,8 @@ t.test('a batch folder moved without its input still prints the photos prep put 
   const root = mkdtempSync(join(tmpdir(), 'demo-moved-'));
   const demo = join(root, 'demo');
   t.equal((await cli(['demo', '--cards', '2', '--out', demo])).code, 0);
-  const store = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
+  // Another bureau's registry: the demo's own one knows these cardholders already have cards.
+  const store = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase'), '--registry', join(root, 'office-registry.sqlite')];
   const prepared = join(root, 'office', 'batch');
   const p = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', prepared, ...store]);
   t.equal(p.code, 0, p.err);
