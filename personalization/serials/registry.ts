@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateSqliteFileSync } from '../../files/private.js';
 
 export class SerialRegistryError extends Error {
   override name = 'SerialRegistryError';
@@ -87,6 +88,7 @@ export class SerialRegistry {
     if (!existsSync(dirname(path))) throw new SerialRegistryError(`serials: the folder of ${path} does not exist`);
     const busy = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
     try {
+      privateSqliteFileSync(path);
       this.#db = new Database(path, { timeout: busy });
     } catch (e) {
       throw new SerialRegistryError(`serials: cannot open ${path}: ${messageOf(e)}`, { cause: e });
