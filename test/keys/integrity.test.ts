@@ -122,9 +122,11 @@ t.test("prep's export of the transport key completes in the audit log; a forged 
   const d = await cli(['demo', '--cards', '1', '--out', demo]);
   t.equal(d.code, 0, d.err);
   const store = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
+  const p = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', join(root, 'b2'), ...store]);
+  t.equal(p.code, 0, p.err);
   const audit = join(demo, 'keys.store.audit');
   const exports = readFileSync(audit, 'utf8').split('\n').filter((l) => l.includes('"op":"export-components"'));
-  t.ok(exports.length >= 1, 'prep exported the transport key, and the log says so');
+  t.ok(exports.length >= 2, 'both preps (demo, cardsmith prep) exported the transport key, and the log says so');
 
   const v = await cli(['keys', 'audit', '--verify', ...store]);
   t.equal(v.code, 0, v.err);
