@@ -8,14 +8,18 @@ import { dirname, resolve } from 'node:path';
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
-/** Makes `dir` (and any missing parent) mode 0700; parents that existed before are left alone. */
+/**
+ * Creates `dir` and any missing parent with mode 0700. Folders that existed are left as they are
+ * (`--out /tmp` must not change /tmp); the files written into them are 0600 whatever the folder.
+ */
 export function privateDirSync(dir: string): void {
   const full = resolve(dir);
   const first = mkdirSync(full, { recursive: true, mode: PRIVATE_DIR_MODE });
-  // mkdir's mode goes through the umask; set it outright on every folder made here and on `dir`.
+  if (first === undefined) return;
+  // mkdir's mode goes through the umask: set it outright on every folder made here.
   for (let d = full; ; d = dirname(d)) {
     chmodSync(d, PRIVATE_DIR_MODE);
-    if (first === undefined || d === first || dirname(d) === d) break;
+    if (d === first || dirname(d) === d) break;
   }
 }
 

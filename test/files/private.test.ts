@@ -1,5 +1,5 @@
 // files/private.ts: modes are set outright (umask 000 here), files left by older versions with a
-// wider mode are narrowed, and parents that existed before keep their mode.
+// wider mode are narrowed, and folders that existed before keep their mode.
 import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,9 @@ t.test('privateDirSync, writePrivateFileSync, privateSqliteFileSync', async (t) 
   privateDirSync(join(root, 'a', 'b', 'c'));
   t.same([mode(join(root, 'a')), mode(join(root, 'a', 'b')), mode(join(root, 'a', 'b', 'c'))], [0o700, 0o700, 0o700], 'every folder made is 0700');
   t.equal(mode(root), 0o755, 'a parent that existed keeps its mode');
-  mkdirSync(join(root, 'open'), { mode: 0o777 });
-  privateDirSync(join(root, 'open'));
-  t.equal(mode(join(root, 'open')), 0o700, 'the folder itself is narrowed when it existed');
+  mkdirSync(join(root, 'shared'), { mode: 0o1777 });
+  privateDirSync(join(root, 'shared'));
+  t.equal(statSync(join(root, 'shared')).mode & 0o7777, 0o1777, 'a folder that existed is left alone (--out /tmp must not change /tmp)');
 
   const f = join(root, 'report.html');
   writeFileSync(f, 'old', { mode: 0o644 });

@@ -82,6 +82,12 @@ t.test('every header field, an added field, another cipher, a short tag: refused
     t.match(err.message, /^keystore: /, `${name}: one line naming the store`);
     t.equal(readFileSync(path, 'utf8'), changed, `${name}: nothing written`);
   }
+  // Through the CLI: exit 1, the message, no stack trace.
+  writeFileSync(path, edit((j) => (j.cipher = 'aes-128-gcm'))());
+  const cliErr = await keysCli({ CARDSMITH_KEYSTORE_PASS: PASS })(['list', '--keystore', path]);
+  t.equal(cliErr.code, 1);
+  t.match(cliErr.err, /has been tampered with or damaged \(cipher 'aes-128-gcm': a cardsmith key store is aes-256-gcm\); restore it from backup/);
+  t.notMatch(cliErr.err, /\n\s+at /, 'no stack trace');
   writeFileSync(path, original.replace(/\n/g, '\n  '));
   const spaced = await FileKeyStore.open(path, pass());
   t.pass('white space alone is not an edit');
