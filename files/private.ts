@@ -2,7 +2,7 @@
 // are 0600 in 0700 folders. Modes are set explicitly with chmod, not left to the umask: a
 // permissive umask (000) or a file left by an older version would otherwise leave them readable.
 // Imports nothing of the project, so every layer can use it.
-import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export const PRIVATE_FILE_MODE = 0o600;
@@ -47,5 +47,12 @@ export function privateSqliteFileSync(path: string): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) chmodSync(f, PRIVATE_FILE_MODE);
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      chmodSync(f, PRIVATE_FILE_MODE);
+    } catch (e) {
+      // Not there (no -wal yet), or another user's file: only its owner can narrow it.
+      if (!['ENOENT', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
+  }
 }

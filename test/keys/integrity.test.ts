@@ -141,6 +141,15 @@ t.test("prep's export of the transport key completes in the audit log; a forged 
   const n = readFileSync(audit, 'utf8').trimEnd().split('\n').length;
   t.match(v.out, new RegExp(`OK, ${n} entries .*matches the store's anchor \\(entry ${n}\\)`), 'the anchor is the last entry');
 
+  const clean = readFileSync(audit, 'utf8');
+  forgeTail(audit);
+  const lines = readFileSync(audit, 'utf8').trimEnd().split('\n');
+  const withMac = { ...(JSON.parse(lines.pop()!) as Record<string, unknown>), mac: 'ab'.repeat(32) };
+  writeFileSync(audit, [...lines, JSON.stringify(withMac)].join('\n') + '\n');
+  const wrong = await cli(['keys', 'audit', '--verify', ...store]);
+  t.equal(wrong.code, 1);
+  t.match(wrong.err, /its MAC is wrong/);
+  writeFileSync(audit, clean);
   forgeTail(audit);
   const bad = await cli(['keys', 'audit', '--verify', ...store]);
   t.equal(bad.code, 1);
