@@ -41,9 +41,10 @@ const LOG2N_MIN = 14;
 const LOG2N_MAX = 20;
 const CHECK_LABEL = 'cardsmith-keystore-check';
 const CIPHER = 'aes-256-gcm';
-/** Every field of the file, in the order it is written; base64 fields with their decoded length. */
+/** Every field of the file, in the order it is written. */
 const FIELDS = ['format', 'formatVersion', 'kdf', 'check', 'cipher', 'iv', 'ciphertext', 'tag'] as const;
 const KDF_FIELDS = ['name', 'N', 'r', 'p', 'salt'] as const;
+/** Base64 fields and their decoded length. */
 const B64_LENGTHS = { check: 32, iv: 12, tag: 16 } as const;
 const SALT_LENGTH = 16;
 
