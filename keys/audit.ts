@@ -2,11 +2,15 @@
 // before it: hash = H(prev ‖ the entry's canonical JSON without its hash). The first entry names
 // the hash (sha256 or sm3). An edit changes a hash; a deletion or reordering breaks `seq` and
 // `prev`; and the store keeps the last (seq, hash) it wrote inside its authenticated contents
-// (the "anchor"), so dropping the tail, or rewriting the whole chain, is caught too.
+// (the "anchor"), so dropping the tail, or rewriting the whole chain, is caught too. A key store's
+// entries also carry `mac`: HMAC-H of the entry's hash under a key kept inside the store. Anyone
+// who can write the file can extend the chain; only cardsmith with the store open can compute the
+// MAC, so an entry forged after the anchor is caught as well.
 //
 // The same implementation serves every audit trail of cardsmith: the key stores (`backend` file
 // or pkcs11, anchored in the store) and the personalization runner's per-batch DIR/audit.log
 // (`backend` runner, one entry per card event, no anchor: AuditLog.openOrCreate).
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { toHex } from '../bytes/index.js';
 import { hash } from '../crypto/hash.js';
@@ -29,12 +33,23 @@ export interface AuditEntry {
   hashAlg?: AuditHash;
   prev: string;
   hash: string;
+  /** Key store logs, from entry `AuditMac.from` on: HMAC of `hash` under the store's audit key. */
+  mac?: string;
 }
 
 export interface AuditAnchor {
   seq: number;
   hash: string;
 }
+
+/** The key that authenticates a key store's entries, and the first entry that carries a MAC. */
+export interface AuditMac {
+  key: Uint8Array;
+  from: number;
+}
+
+const MAC_LABEL = 'cardsmith-audit-entry\0';
+const entryMac = (alg: AuditHash, mac: AuditMac, hash: string): string => createHmac(alg, mac.key).update(MAC_LABEL + hash).digest('hex');
 
 function canonical(e: Omit<AuditEntry, 'hash'>): string {
   // Fixed key order, absent fields left out: the same entry always hashes the same.
@@ -59,10 +74,12 @@ export interface VerifyResult {
   head: AuditAnchor;
   /** Entries after the store's anchor: written, but the store write that should follow did not happen (an interrupted operation). */
   unconfirmed: number;
+  /** The first entry checked against the store's audit key (undefined: none, a store not yet upgraded). */
+  authenticatedFrom?: number;
 }
 
-/** Reads and checks the whole chain; throws AuditError naming the first bad line. */
-export function verifyAuditLog(path: string, anchor?: AuditAnchor): VerifyResult {
+/** Reads and checks the whole chain (and the MACs, given the store's key); throws AuditError naming the first bad line. */
+export function verifyAuditLog(path: string, anchor?: AuditAnchor, mac?: AuditMac): VerifyResult {
   // Without an anchor (the runner's batch log), only the chain itself is checked: edits, deletions,
   // insertions and reordering anywhere are found; a cut-off tail is not.
   let text: string;
@@ -92,8 +109,16 @@ export function verifyAuditLog(path: string, anchor?: AuditAnchor): VerifyResult
     }
     if (e.seq !== i + 1) throw new AuditError(`${where}: entry number ${String(e.seq)} where ${i + 1} was expected (an entry was deleted, inserted or moved)`);
     if (e.prev !== prev) throw new AuditError(`${where}: does not chain to line ${i} (an entry before it was deleted, changed or moved)`);
-    const { hash: claimed, ...rest } = e;
+    const { hash: claimed, mac: claimedMac, ...rest } = e;
     if (entryHash(alg, rest) !== claimed) throw new AuditError(`${where}: the entry was changed after it was written (hash mismatch)`);
+    if (mac && e.seq >= mac.from) {
+      const want = Buffer.from(entryMac(alg, mac, claimed));
+      if (typeof claimedMac !== 'string' || claimedMac.length !== want.length || !timingSafeEqual(want, Buffer.from(claimedMac))) {
+        throw new AuditError(
+          `${where}: entry ${e.seq} (${String(e.op).slice(0, 40)}) was not written by this key store (its MAC is ${claimedMac === undefined ? 'missing' : 'wrong'}): it was added or rewritten by something else; investigate, then restore the log from backup`,
+        );
+      }
+    }
     if (anchor && e.seq === anchor.seq) {
       if (e.hash !== anchor.hash) throw new AuditError(`${where}: differs from the entry the key store recorded (the log was rewritten)`);
       anchorSeen = true;
@@ -103,13 +128,14 @@ export function verifyAuditLog(path: string, anchor?: AuditAnchor): VerifyResult
   if (!anchorSeen) {
     throw new AuditError(`audit: ${path} has ${lines.length} entries but the key store recorded entry ${anchor!.seq}: entries were removed from the end of the log`);
   }
-  return { entries: lines.length, hashAlg: alg, head: { seq: lines.length, hash: prev }, unconfirmed: anchor ? lines.length - anchor.seq : 0 };
+  return { entries: lines.length, hashAlg: alg, head: { seq: lines.length, hash: prev }, unconfirmed: anchor ? lines.length - anchor.seq : 0, ...(mac ? { authenticatedFrom: mac.from } : {}) };
 }
 
 /** Appends entries; verifies the chain once when opened so that it never extends a broken one. */
 export class AuditLog {
   private head: AuditAnchor;
   private alg: AuditHash;
+  private mac: AuditMac | undefined;
 
   private constructor(readonly path: string, head: AuditAnchor, alg: AuditHash, private readonly backend: string) {
     this.head = head;
@@ -133,10 +159,17 @@ export class AuditLog {
     return new AuditLog(path, r.head, r.hashAlg, backend);
   }
 
-  static open(path: string, anchor: AuditAnchor, backend: string): AuditLog {
+  static open(path: string, anchor: AuditAnchor, backend: string, mac?: AuditMac): AuditLog {
     if (!existsSync(path)) throw new AuditError(`audit: ${path} is missing, but the key store recorded ${anchor.seq} entries in it; restore it from backup`);
-    const r = verifyAuditLog(path, anchor);
-    return new AuditLog(path, r.head, r.hashAlg, backend);
+    const r = verifyAuditLog(path, anchor, mac);
+    const log = new AuditLog(path, r.head, r.hashAlg, backend);
+    log.authenticate(mac);
+    return log;
+  }
+
+  /** From now on, entries numbered `mac.from` and later carry a MAC under `mac.key`. */
+  authenticate(mac: AuditMac | undefined): void {
+    this.mac = mac;
   }
 
   get anchor(): AuditAnchor {
@@ -158,6 +191,7 @@ export class AuditLog {
       prev: this.head.hash,
     };
     const entry = { ...JSON.parse(canonical(base)), hash: entryHash(this.alg, base) } as AuditEntry;
+    if (this.mac && entry.seq >= this.mac.from) entry.mac = entryMac(this.alg, this.mac, entry.hash);
     // One write of one whole line with O_APPEND, then fsync: a crash leaves at most an incomplete
     // last line, which verification reports as such.
     const fd = openSync(this.path, 'a', 0o600);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { concat, wipe } from '../bytes/index.js';
 import { sm2Verify } from '../crypto/sm2.js';
-import { AuditLog, type AuditAnchor } from './audit.js';
+import { AuditLog, verifyAuditLog, type AuditAnchor, type AuditMac, type VerifyResult } from './audit.js';
 import { CertificateError, KeyNotFoundError, KeyUsageError, SealError } from './errors.js';
 import { parseCertificate } from './ca.js';
 import { combineComponents, componentKcv, deriveAlgs, normalizeSpec, requireUsage, splitComponents } from './material.js';
@@ -28,6 +28,8 @@ export interface StoreIndex {
   /** base64 DER, by `label#version`. */
   certificates: Record<string, string>;
   audit: AuditAnchor;
+  /** The audit entries' MAC key (base64) and the first entry it covers; absent in stores not yet upgraded. */
+  auditMac?: { key: string; from: number };
 }
 
 export const SEAL_VERSION = 0x01;
@@ -47,7 +49,17 @@ export abstract class BaseKeyStore implements KeyStore {
   }
 
   auditAnchor(): AuditAnchor {
-    return { ...this.index.audit };
+    return { seq: this.index.audit.seq, hash: this.index.audit.hash };
+  }
+
+  /** The audit key, for AuditLog.open and verifyAuditLog. */
+  protected auditMac(): AuditMac | undefined {
+    const m = this.index.auditMac;
+    return m ? { key: new Uint8Array(Buffer.from(m.key, 'base64')), from: m.from } : undefined;
+  }
+
+  verifyAudit(): VerifyResult {
+    return verifyAuditLog(this.log.path, this.auditAnchor(), this.auditMac());
   }
 
   /** Stores a new key's value (or generates it where the value lives when `value` is undefined); returns its KCV and public key. */
@@ -212,8 +224,17 @@ export abstract class BaseKeyStore implements KeyStore {
     return { ...info };
   }
 
-  /** Audit first (so no change goes unlogged), then the store write that carries the new anchor. */
+  /**
+   * Audit first (so no change goes unlogged), then the store write that carries the new anchor.
+   * A store without an audit key (new, or written by an older cardsmith) gets one here: entries
+   * from this one on carry a MAC.
+   */
   protected async commit(entry: Parameters<AuditLog['append']>[0], apply: () => void, undo: () => Promise<void> | void): Promise<void> {
+    const macBefore = this.index.auditMac;
+    if (!macBefore) {
+      this.index.auditMac = { key: randomBytes(32).toString('base64'), from: this.log.anchor.seq + 1 };
+      this.log.authenticate(this.auditMac());
+    }
     const anchor = this.log.append(entry);
     const before = this.index.audit;
     apply();
@@ -222,6 +243,10 @@ export abstract class BaseKeyStore implements KeyStore {
       await this.persist();
     } catch (e) {
       this.index.audit = before;
+      if (!macBefore) {
+        delete this.index.auditMac;
+        this.log.authenticate(undefined);
+      }
       await undo();
       throw e;
     }
@@ -301,7 +326,13 @@ export abstract class BaseKeyStore implements KeyStore {
       wipe(value);
     }
     const kcvs = components.map((c) => componentKcv(info.alg, c));
-    this.log.append({ op: 'export-components', label: info.label, version: info.version, alg: info.alg, kcv: info.kcv, detail: { parts, componentKcvs: kcvs.join(',') } });
+    // Anchored like every change: an export the store cannot record does not happen.
+    try {
+      await this.commit({ op: 'export-components', label: info.label, version: info.version, alg: info.alg, kcv: info.kcv, detail: { parts, componentKcvs: kcvs.join(',') } }, () => undefined, () => undefined);
+    } catch (e) {
+      wipe(...components);
+      throw e;
+    }
     return { key: { ...info }, components, kcvs };
   }
 
@@ -331,6 +362,6 @@ export abstract class BaseKeyStore implements KeyStore {
 
   async audit(op: string, ref: KeyRef | undefined, detail?: Record<string, string | number | boolean>): Promise<void> {
     const info = ref ? this.find(ref) : undefined;
-    this.log.append({ op, ...(info ? { label: info.label, version: info.version, alg: info.alg, kcv: info.kcv } : {}), ...(detail ? { detail } : {}) });
+    await this.commit({ op, ...(info ? { label: info.label, version: info.version, alg: info.alg, kcv: info.kcv } : {}), ...(detail ? { detail } : {}) }, () => undefined, () => undefined);
   }
 }

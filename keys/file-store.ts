@@ -3,9 +3,16 @@
 // File (JSON): { format, formatVersion, kdf: { name: "scrypt", N, r, p, salt }, check, cipher,
 // iv, ciphertext, tag }. scrypt gives 64 bytes: the first 32 are the AES key, the last 32 give
 // `check` = SHA-256("cardsmith-keystore-check" ‖ them), so a wrong passphrase is told apart from a
-// damaged file (it tells an attacker nothing the GCM tag would not). The header is the GCM
-// associated data, so no field of it can be changed either. Plaintext: u32 length ‖ index JSON ‖
-// key values (binary, so they can be wiped; JSON strings cannot).
+// damaged file (it tells an attacker nothing the GCM tag would not). Plaintext: u32 length ‖ index
+// JSON ‖ key values (binary, so they can be wiped; JSON strings cannot).
+//
+// The whole file is authenticated: the header fields, as read from the file, are the GCM
+// associated data (iv and tag are GCM's own); a field that is not in the list above, a missing
+// one, a cipher other than aes-256-gcm, and any text that is not what cardsmith writes (key order,
+// duplicate keys; white space aside) are refused before the passphrase is even used.
+// Version 2 (written since audit entries carry a MAC, keys/audit.ts) has the same layout; a
+// version 1 store is read and becomes version 2 at its next change, so that an older cardsmith,
+// which would append entries without a MAC, no longer writes to it.
 //
 // Writes: temp file in the same folder (0600) → write → fsync → rename over the store → fsync the
 // folder. A crash at any point leaves either the old or the new store, never a mix. Writers take
@@ -25,19 +32,28 @@ import { keyKcv, randomKey } from './material.js';
 import type { CardKey, DeriveRequest, KeyInfo, SignOptions } from './types.js';
 
 export const FORMAT = 'cardsmith-keystore';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Versions this cardsmith opens (1 becomes 2 at the next write). */
+const READS_VERSIONS = [1, 2];
 /** scrypt cost: N = 2^17, r = 8, p = 1 → 128 MiB and ~0.3 s per open on the CI machine (docs/keys.md). */
 export const SCRYPT_DEFAULTS = { log2N: 17, r: 8, p: 1 } as const;
 const LOG2N_MIN = 14;
 const LOG2N_MAX = 20;
 const CHECK_LABEL = 'cardsmith-keystore-check';
+const CIPHER = 'aes-256-gcm';
+/** Every field of the file, in the order it is written. */
+const FIELDS = ['format', 'formatVersion', 'kdf', 'check', 'cipher', 'iv', 'ciphertext', 'tag'] as const;
+const KDF_FIELDS = ['name', 'N', 'r', 'p', 'salt'] as const;
+/** Base64 fields and their decoded length. */
+const B64_LENGTHS = { check: 32, iv: 12, tag: 16 } as const;
+const SALT_LENGTH = 16;
 
 interface Header {
   format: string;
   formatVersion: number;
   kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
   check: string;
-  cipher: 'aes-256-gcm';
+  cipher: typeof CIPHER;
 }
 
 interface FileBody extends Header {
@@ -61,7 +77,39 @@ export interface CreateFileStoreOptions extends FileStoreOptions {
   scryptLog2N?: number;
 }
 
-const aad = (h: Header): Buffer => Buffer.from(JSON.stringify({ format: h.format, formatVersion: h.formatVersion, kdf: h.kdf, check: h.check, cipher: h.cipher }));
+/** The header in its one canonical form (fixed key order): the GCM associated data. */
+const aad = (h: Header): Buffer =>
+  Buffer.from(JSON.stringify({ format: h.format, formatVersion: h.formatVersion, kdf: { name: h.kdf.name, N: h.kdf.N, r: h.kdf.r, p: h.kdf.p, salt: h.kdf.salt }, check: h.check, cipher: h.cipher }));
+
+/** The file's text exactly as cardsmith writes it. */
+const fileText = (b: FileBody): string =>
+  JSON.stringify({ ...(JSON.parse(aad(b).toString('utf8')) as Header), iv: b.iv, ciphertext: b.ciphertext, tag: b.tag }, null, 1) + '\n';
+
+const isB64 = (v: unknown, length?: number): v is string =>
+  typeof v === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0 && (length === undefined || Buffer.from(v, 'base64').length === length);
+
+/**
+ * Checks every field of a parsed store file; throws KeyStoreAccessError ('tampered') naming the
+ * first field that is unknown, missing or out of range. The passphrase is not needed for this.
+ */
+function checkBody(path: string, body: Record<string, unknown>, raw: string): FileBody {
+  const tampered = (what: string) => new KeyStoreAccessError(`keystore: ${path} has been tampered with or damaged (${what}); restore it from backup`, 'tampered');
+  for (const k of Object.keys(body)) if (!(FIELDS as readonly string[]).includes(k)) throw tampered(`field '${k.slice(0, 40)}' is not part of a cardsmith key store`);
+  for (const k of FIELDS) if (!(k in body)) throw tampered(`field '${k}' is missing`);
+  if (body.cipher !== CIPHER) throw tampered(`cipher '${String(body.cipher).slice(0, 40)}': a cardsmith key store is ${CIPHER}`);
+  const kdf = body.kdf as Record<string, unknown> | null;
+  if (kdf === null || typeof kdf !== 'object' || Array.isArray(kdf)) throw tampered("field 'kdf' is not an object");
+  for (const k of Object.keys(kdf)) if (!(KDF_FIELDS as readonly string[]).includes(k)) throw tampered(`field 'kdf.${k.slice(0, 40)}' is not part of a cardsmith key store`);
+  const int = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+  const log2N = typeof kdf.N === 'number' ? Math.log2(kdf.N) : NaN;
+  if (kdf.name !== 'scrypt' || !int(log2N, LOG2N_MIN, LOG2N_MAX) || !int(kdf.r, 1, 32) || !int(kdf.p, 1, 16) || !isB64(kdf.salt, SALT_LENGTH)) throw tampered('header fields out of range');
+  for (const [k, n] of Object.entries(B64_LENGTHS)) if (!isB64(body[k], n)) throw tampered(`field '${k}' is not ${n} bytes of base64`);
+  if (!isB64(body.ciphertext) || (body.ciphertext as string).length === 0) throw tampered("field 'ciphertext' is not base64");
+  const b = body as unknown as FileBody;
+  // Key order, duplicate keys, number formats: what JSON.parse hides. (No value holds white space.)
+  if (raw.replace(/\s+/g, '') !== fileText(b).replace(/\s+/g, '')) throw tampered('the text was edited: duplicate keys, key order or number format differ from what cardsmith writes');
+  return b;
+}
 
 function deriveKeys(passphrase: Uint8Array, kdf: Header['kdf']): { key: Buffer; check: string } {
   const out = scryptSync(passphrase, Buffer.from(kdf.salt, 'base64'), 64, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 256 * kdf.N * kdf.r + 64 * 1024 * 1024 });
@@ -109,7 +157,7 @@ export class FileKeyStore extends BaseKeyStore {
     const kdf = { name: 'scrypt' as const, N: 2 ** log2N, r: SCRYPT_DEFAULTS.r, p: SCRYPT_DEFAULTS.p, salt: randomBytes(16).toString('base64') };
     const { key, check } = deriveKeys(passphrase, kdf);
     s.key = key;
-    s.header = { format: FORMAT, formatVersion: FORMAT_VERSION, kdf, check, cipher: 'aes-256-gcm' };
+    s.header = { format: FORMAT, formatVersion: FORMAT_VERSION, kdf, check, cipher: CIPHER };
     s.acquireLock();
     try {
       const auditPath = resolve(opts.auditPath ?? `${full}.audit`);
@@ -130,7 +178,7 @@ export class FileKeyStore extends BaseKeyStore {
     if (opts.write) s.acquireLock();
     try {
       s.load(passphrase);
-      s.log = AuditLog.open(resolve(opts.auditPath ?? `${full}.audit`), s.index.audit, 'file');
+      s.log = AuditLog.open(resolve(opts.auditPath ?? `${full}.audit`), s.auditAnchor(), 'file', s.auditMac());
     } catch (e) {
       await s.close();
       throw e;
@@ -180,37 +228,42 @@ export class FileKeyStore extends BaseKeyStore {
         code === 'ENOENT' ? 'missing' : 'io',
       );
     }
-    let body: FileBody;
+    let parsed: unknown;
     try {
-      body = JSON.parse(raw) as FileBody;
+      parsed = JSON.parse(raw);
     } catch {
       throw new KeyStoreAccessError(`keystore: ${this.path} is truncated or not a cardsmith key store (not complete JSON); restore it from backup`, 'truncated');
     }
-    if (body === null || typeof body !== 'object' || body.format !== FORMAT) {
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed as { format?: unknown }).format !== FORMAT) {
       throw new KeyStoreAccessError(`keystore: ${this.path} is not a cardsmith key store`, 'not-a-keystore');
     }
-    if (body.formatVersion !== FORMAT_VERSION) {
-      throw new KeyStoreAccessError(`keystore: ${this.path} has format version ${String(body.formatVersion)}; this cardsmith reads version ${FORMAT_VERSION}`, 'not-a-keystore');
+    const version = (parsed as { formatVersion?: unknown }).formatVersion;
+    if (!READS_VERSIONS.includes(version as number)) {
+      throw new KeyStoreAccessError(`keystore: ${this.path} has format version ${String(version).slice(0, 20)}; this cardsmith reads versions ${READS_VERSIONS.join(' and ')}`, 'not-a-keystore');
     }
-    const kdf = body.kdf;
-    const sane =
-      kdf && kdf.name === 'scrypt' && Number.isInteger(Math.log2(kdf.N)) && Math.log2(kdf.N) >= LOG2N_MIN && Math.log2(kdf.N) <= LOG2N_MAX && kdf.r >= 1 && kdf.r <= 32 && kdf.p >= 1 && kdf.p <= 16;
-    if (!sane || typeof body.iv !== 'string' || typeof body.ciphertext !== 'string' || typeof body.tag !== 'string' || typeof body.check !== 'string') {
-      throw new KeyStoreAccessError(`keystore: ${this.path} has been tampered with or damaged (header fields out of range); restore it from backup`, 'tampered');
-    }
-    const header: Header = { format: body.format, formatVersion: body.formatVersion, kdf, check: body.check, cipher: 'aes-256-gcm' };
-    const { key, check } = deriveKeys(passphrase, kdf);
-    if (!timingSafeEqual(Buffer.from(check), Buffer.from(body.check.padEnd(check.length).slice(0, check.length)))) {
+    const body = checkBody(this.path, parsed as Record<string, unknown>, raw);
+    const header: Header = { format: body.format, formatVersion: body.formatVersion, kdf: body.kdf, check: body.check, cipher: body.cipher };
+    const { key, check } = deriveKeys(passphrase, body.kdf);
+    const open = (h: Header): Buffer | undefined => {
+      try {
+        const d = createDecipheriv(CIPHER, key, Buffer.from(body.iv, 'base64'), { authTagLength: 16 });
+        d.setAAD(aad(h));
+        d.setAuthTag(Buffer.from(body.tag, 'base64'));
+        return Buffer.concat([d.update(Buffer.from(body.ciphertext, 'base64')), d.final()]);
+      } catch {
+        return undefined;
+      }
+    };
+    if (!timingSafeEqual(Buffer.from(check), Buffer.from(body.check))) {
+      // The right passphrase opens the contents with the check it gives: then `check` was edited.
+      const opened = open({ ...header, check });
+      opened?.fill(0);
       key.fill(0);
-      throw new KeyStoreAccessError(`keystore: wrong passphrase for ${this.path} (nothing was changed)`, 'wrong-passphrase');
+      if (opened) throw new KeyStoreAccessError(`keystore: ${this.path} has been tampered with or damaged (field 'check' was changed; the passphrase is right); restore it from backup`, 'tampered');
+      throw new KeyStoreAccessError(`keystore: wrong passphrase for ${this.path} (nothing was changed; if the passphrase is right, the file's kdf fields were changed: restore it from backup)`, 'wrong-passphrase');
     }
-    let plain: Buffer;
-    try {
-      const d = createDecipheriv('aes-256-gcm', key, Buffer.from(body.iv, 'base64'));
-      d.setAAD(aad(header));
-      d.setAuthTag(Buffer.from(body.tag, 'base64'));
-      plain = Buffer.concat([d.update(Buffer.from(body.ciphertext, 'base64')), d.final()]);
-    } catch {
+    const plain = open(header);
+    if (!plain) {
       key.fill(0);
       throw new KeyStoreAccessError(`keystore: ${this.path} has been tampered with or damaged (authentication failed; the passphrase is right); restore it from backup`, 'tampered');
     }
@@ -227,7 +280,8 @@ export class FileKeyStore extends BaseKeyStore {
       plain.fill(0);
     }
     this.key = key;
-    this.header = header;
+    // A version 1 store is written back as version 2 (same layout; see the file header).
+    this.header = { ...header, formatVersion: FORMAT_VERSION };
   }
 
   protected async persist(): Promise<void> {
@@ -246,12 +300,12 @@ export class FileKeyStore extends BaseKeyStore {
     len.writeUInt32BE(json.length);
     const plain = Buffer.from(concat(len, json, ...parts));
     const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.key, iv);
+    const c = createCipheriv(CIPHER, this.key, iv);
     c.setAAD(aad(this.header));
     const ciphertext = Buffer.concat([c.update(plain), c.final()]);
     plain.fill(0);
     const body: FileBody = { ...this.header, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: c.getAuthTag().toString('base64') };
-    this.atomicWrite(JSON.stringify(body, null, 1) + '\n');
+    this.atomicWrite(fileText(body));
   }
 
   private atomicWrite(text: string): void {

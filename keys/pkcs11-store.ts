@@ -122,7 +122,7 @@ export class Pkcs11KeyStore extends BaseKeyStore {
       s.index = latest.index;
       // Left over by an update that was interrupted between its create and its destroy.
       if (opts.write) for (const v of versions.slice(1)) s.lib.C_DestroyObject(s.session!, v.h);
-      s.log = AuditLog.open(opts.auditPath, s.index.audit, 'pkcs11');
+      s.log = AuditLog.open(opts.auditPath, s.auditAnchor(), 'pkcs11', s.auditMac());
     } catch (e) {
       await s.close();
       throw e;

@@ -3,6 +3,7 @@
 // never receives the bytes of a stored (master) key, only results computed with it: derived card
 // keys (which are going to a card), ciphertexts, MACs, sealed blobs, signatures and certificates.
 import type { DiversifyMethod, KeyType } from '../crypto/diversify.js';
+import type { VerifyResult } from './audit.js';
 
 /** Algorithms a stored key can have. `des3` is 2- or 3-key triple DES. */
 export type KeyAlg = 'des3' | 'aes' | 'sm4' | 'sm2';
@@ -142,9 +143,11 @@ export interface KeyStore extends KeyProvider {
   exportComponents(ref: KeyRef, parts: 2 | 3): Promise<ExportedComponents>;
   /** Stores a CA certificate with an SM2 key (its public key must match). */
   setCertificate(ref: KeyRef, der: Uint8Array): Promise<void>;
-  /** Appends an audit entry for an operation that changes no key (certificate issued, components exported elsewhere). */
+  /** Records an operation that changes no key (certificate issued, components exported elsewhere): audit entry and anchor. */
   audit(op: string, ref: KeyRef | undefined, detail?: Record<string, string | number | boolean>): Promise<void>;
   readonly auditPath: string;
   /** The last audit entry this store recorded (its anchor): seq and hash. */
   auditAnchor(): { seq: number; hash: string };
+  /** Checks the whole audit log: chain, anchor, and each entry's MAC under the store's audit key. */
+  verifyAudit(): VerifyResult;
 }

@@ -4,10 +4,11 @@
 // builtin:sscard-gen3, a run on 4 simulated stations, and the report summary.
 // Exit 0 when every card was issued (and the duplicates check is 0), 1 otherwise, 2 bad usage.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { createDemoKeyStore, DEMO_SEAL_KEY } from '../../personalization/demo.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { formatReportText, reportFromDir } from '../../personalization/report/index.js';
@@ -34,16 +35,16 @@ function exampleBatch(dir: string, n: number | undefined): { path: string; recor
   const [head, ...rows] = readFileSync(src, 'utf8').trimEnd().split(/\r?\n/);
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > rows.length)) throw new UsageError(`demo: --cards takes 1..${rows.length}, got ${n}`);
   const chosen = rows.slice(0, n ?? rows.length);
-  mkdirSync(dir, { recursive: true });
+  privateDirSync(dir);
   const col = head!.split(',').indexOf('photo');
   for (const row of chosen) {
     const photo = col >= 0 ? row.split(',')[col] : undefined;
     if (!photo) continue;
-    mkdirSync(dirname(join(dir, photo)), { recursive: true });
-    copyFileSync(join(dirname(src), photo), join(dir, photo));
+    privateDirSync(dirname(join(dir, photo)));
+    writePrivateFileSync(join(dir, photo), readFileSync(join(dirname(src), photo)));
   }
   const path = join(dir, 'batch.csv');
-  writeFileSync(path, [head, ...chosen].join('\r\n') + '\r\n');
+  writePrivateFileSync(path, [head, ...chosen].join('\r\n') + '\r\n');
   return { path, records: chosen.length };
 }
 
@@ -66,7 +67,7 @@ export function demoCommand(ctx: Ctx): CommandModule {
       const dir = a.out !== undefined ? resolve(a.out) : mkdtempSync(join(tmpdir(), 'cardsmith-demo-'));
       if (a.out !== undefined) {
         if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`demo: ${a.out} is not empty; give a new or empty folder`);
-        mkdirSync(dir, { recursive: true });
+        privateDirSync(dir);
       }
       const note = (s: string): void => {
         if (!a.json) ctx.io.out(s);
@@ -78,8 +79,7 @@ export function demoCommand(ctx: Ctx): CommandModule {
       // The demo passphrase: random, written for the user (mode 600), never printed.
       const passFile = join(dir, 'demo-passphrase');
       const pass = randomBytes(24).toString('base64url');
-      writeFileSync(passFile, `${pass}\n`, { mode: 0o600 });
-      chmodSync(passFile, 0o600);
+      writePrivateFileSync(passFile, `${pass}\n`);
       note(`demo passphrase: written to ${passFile} (mode 600; DEMO ONLY, use it with --pass-file)`);
 
       const keystore = join(dir, 'keys.store');

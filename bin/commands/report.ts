@@ -1,7 +1,7 @@
 // cardsmith report DIR [--html FILE] [--json]: the batch's figures from its journal.
 // Exit 0 when the report was made and the duplicates check is 0; 1 when duplicates were found
 // (the batch must be investigated); 2 when DIR has no journal or FILE cannot be written.
-import { writeFileSync } from 'node:fs';
+import { writePrivateFileSync } from '../../files/private.js';
 import type { CommandModule } from 'yargs';
 import { Journal, JournalError } from '../../personalization/journal/index.js';
 import { formatReportText, reportFromDir } from '../../personalization/report/index.js';
@@ -39,7 +39,7 @@ export function reportCommand(ctx: Ctx): CommandModule {
       const { report, html } = built;
       if (a.html !== undefined) {
         try {
-          writeFileSync(a.html, html ?? '');
+          writePrivateFileSync(a.html, html ?? '');
         } catch (e) {
           throw new UsageError(`report: cannot write ${a.html} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
         }

@@ -5,11 +5,12 @@
 //   - export: the card's plain steps (apdu and check) in the `cardsmith apdu --script` format with
 //     their expected status words; a script with sealed or run-time steps is refused (exit 2, the
 //     step named), since only the runner can complete those.
-import { createReadStream, existsSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CommandModule } from 'yargs';
 import { fromHex } from '../../bytes/index.js';
+import { writePrivateFileSync } from '../../files/private.js';
 import { formatCommand, parseCommand } from '../../iso7816/index.js';
 import { parseCardScript, ScriptFormatError, type CardScript, type KeyRefSpec, type RunKey, type RunPart, type Sealed, type Step } from '../../personalization/script.js';
 import type { Ctx } from '../context.js';
@@ -188,7 +189,7 @@ function exportCommand(ctx: Ctx): CommandModule {
       const a = argv as unknown as ScriptArgs;
       const { index, script } = await findCard(a.dir, String(a.card));
       const text = exportPlain(script, index);
-      writeFileSync(a.out!, text);
+      writePrivateFileSync(a.out!, text);
       ctx.io.out(`${a.out}: card ${index}, ${script.steps.length + script.verify.length} APDUs`);
     },
   };

@@ -5,6 +5,7 @@
 // kept in memory (the rejects file gets them all).
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../files/private.js';
 import { createCardEvaluator, didYouMean, ExprEvalError, showValue, type FieldSpec, type Profile } from '../../profiles/index.js';
 import { parseCsv } from './csv.js';
 import { readUtf8 } from './decode.js';
@@ -242,7 +243,8 @@ export async function checkBatch(profile: Profile, path: string, options: CheckB
   let pending = '';
   if (options.rejectsFile !== undefined) {
     // Opened before reading, so an unwritable path fails at once; 0600: rejects name people.
-    out = await open(options.rejectsFile, 'w', 0o600);
+    out = await open(options.rejectsFile, 'w', PRIVATE_FILE_MODE);
+    await out.chmod(PRIVATE_FILE_MODE); // a file that was there keeps its mode otherwise
     report.rejectsFile = options.rejectsFile;
   }
   const keep = async (r: Reject): Promise<void> => {

@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { privateSqliteFileSync } from '../../files/private.js';
 import { DoubleIssueError, JournalError, JournalInputError, JournalMismatchError, JournalNotFoundError, JournalStateError, StaleClaimError } from './errors.js';
 import { decideRecovery, normalizeFinding, type InFlightRecord, type InspectResult, type RecoveryPlan } from './recovery.js';
 import { RECORD_STATES, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
@@ -144,6 +145,7 @@ export class Journal {
       throw new JournalNotFoundError(`journal: batch folder ${dir} does not exist; prepare the batch first (cardsmith prep … --out ${dir})`);
     }
     try {
+      if (options.create) privateSqliteFileSync(this.path); // personal data: 0600, and so its -wal/-shm
       this.#db = new Database(this.path, { timeout: busy });
     } catch (e) {
       throw new JournalError(`journal: cannot open ${this.path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

@@ -5,9 +5,10 @@
 // sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { concat, wipe, xor } from '../../bytes/index.js';
+import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
 import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
@@ -215,7 +216,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   };
 
   const out = resolve(o.out);
-  await mkdir(out, { recursive: true });
+  privateDirSync(out);
   const cardsPath = join(out, 'cards.jsonl');
   const tmpCards = join(out, '.cards.jsonl.partial');
   const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
@@ -336,7 +337,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   if (rejects.length > 0) {
     rejectsFile = join(out, 'rejects.csv');
     const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    await writeFile(rejectsFile, lines.join('\n') + '\n', { mode: 0o600 });
+    writePrivateFileSync(rejectsFile, lines.join('\n') + '\n');
   }
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.

@@ -14,7 +14,8 @@
 // The constraints hold whatever the code does: one live card per (batch, record), one live record
 // per chip, one issued card per (product, holder); card rows are never deleted.
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { privateSqliteFileSync } from '../../files/private.js';
 import { dirname } from 'node:path';
 
 /** Version 1 held the serial counters only; version 2 adds the cards. */
@@ -109,14 +110,11 @@ export class RegistryFileError extends Error {
  */
 export function openRegistryDb(path: string, what: string, busyTimeoutMs: number): Database.Database {
   if (!existsSync(dirname(path))) throw new RegistryFileError(`${what}: the folder of ${path} does not exist`);
-  if (!existsSync(path)) {
-    // Created 0600 before SQLite writes a byte: it holds keyed hashes of ID numbers and card numbers.
-    try {
-      closeSync(openSync(path, 'wx', 0o600));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RegistryFileError(`${what}: cannot create ${path}: ${messageOf(e)}`, { cause: e });
-    }
-    chmodSync(path, 0o600);
+  // 0600 before SQLite writes a byte: it holds keyed hashes of ID numbers and card numbers.
+  try {
+    privateSqliteFileSync(path);
+  } catch (e) {
+    throw new RegistryFileError(`${what}: cannot create ${path}: ${messageOf(e)}`, { cause: e });
   }
   let db: Database.Database;
   try {

@@ -17,8 +17,9 @@
 // keys/audit.ts (`cardsmith audit verify DIR/audit.log`). The journal decides; the log is the
 // tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { AuditLog, type AuditHash } from '../../keys/audit.js';
 import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRecord, type InspectResult, type JournalCounts } from '../journal/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
@@ -210,8 +211,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       faces ??= new BatchFaces({ fonts: [...profileFaceFonts(batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
       const png = faces.render(id, f).png;
       if (o.keepFaces ?? true) {
-        mkdirSync(join(batch.dir, 'faces'), { recursive: true });
-        writeFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
+        privateDirSync(join(batch.dir, 'faces'));
+        writePrivateFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
       }
       return png;
     };

@@ -34,9 +34,10 @@
 // killed process, which is what the simulation stands for; after a power cut of the host they may
 // be behind the tray files. Card images hold keys and PINs in clear (as the chip's memory does):
 // the files are mode 0600; treat DIR as secret.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from '../../simulator/core/json-file.js';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { createSsCard, SsCard, type CardImage, type SimulatedCard } from '../../simulator/index.js';
@@ -161,7 +162,7 @@ function replayLog(path: string, index: number, card: SimulatedCard): { eject?: 
 /** Temporary file + rename: whole after a killed process (no fsync). */
 function writeTextRenameSync(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
+  writePrivateFileSync(tmp, text);
   renameSync(tmp, path);
 }
 
@@ -322,7 +323,7 @@ export class SimulatedPrinter {
   keepOutput(dir: string): void {
     const abs = resolve(dir);
     if (this.#out === abs) return;
-    for (const d of [HOPPER_DIR, REJECT_BIN_DIR, PRINTERS_DIR]) mkdirSync(join(abs, d), { recursive: true });
+    for (const d of [HOPPER_DIR, REJECT_BIN_DIR, PRINTERS_DIR]) privateDirSync(join(abs, d));
     const fresh = this.#out === undefined && this.#fed === 0 && !this.#current;
     this.#out = abs;
     if (fresh && existsSync(this.#statePath())) this.#load();
@@ -360,7 +361,7 @@ export class SimulatedPrinter {
     }
     const replay = replayLog(this.#logPath(), e.index, card);
     // Appends go on after the last whole line (a line cut off by the kill is dropped).
-    if (!replay.valid) writeFileSync(this.#logPath(), `card ${e.index}\n`, { mode: 0o600 });
+    if (!replay.valid) writePrivateFileSync(this.#logPath(), `card ${e.index}\n`);
     else if (replay.length !== replay.size) truncateSync(this.#logPath(), replay.length);
     const faults = (Array.isArray(e.faults) ? e.faults : []).filter((f): f is FaultKind => (FAULT_KINDS as readonly string[]).includes(f));
     const fed: FedCard = { index: e.index, card, chipSerial: chipSerialFromAtr(card.atr), faults, apdus: Math.max(Number.isInteger(e.apdus) ? e.apdus : 0, replay.apdus) };
@@ -404,7 +405,7 @@ export class SimulatedPrinter {
     this.#fedImage = undefined;
     if (!this.#out || !(fed.card instanceof SsCard)) return;
     this.#fedImage = fed.card.toImage();
-    writeFileSync(this.#logPath(), `card ${fed.index}\n`, { mode: 0o600 });
+    writePrivateFileSync(this.#logPath(), `card ${fed.index}\n`);
   }
 
   /** Appends to the log of the card in the encoder (synchronously: before the host sees the answer). */

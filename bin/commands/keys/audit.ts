@@ -33,12 +33,24 @@ export function auditCommand(ctx: Ctx): CommandModule {
         }
         return;
       }
-      // Opening the store verifies the chain and the anchor (AuditLog.open), so a broken log fails here.
-      const r = await withStore(ctx, a, false, async (s) => ({ path: s.auditPath, anchor: s.auditAnchor() }));
-      const v = verifyAuditLog(r.path, r.anchor);
+      // Opening the store verifies the chain, the anchor and the MACs (AuditLog.open), so a broken log fails here.
+      const r = await withStore(ctx, a, false, async (s) => ({ path: s.auditPath, anchor: s.auditAnchor(), v: s.verifyAudit() }));
+      const v = r.v;
       if (a.verify) {
-        const note = v.unconfirmed > 0 ? `; ${v.unconfirmed} entr${v.unconfirmed === 1 ? 'y' : 'ies'} after the anchor belong to an operation that did not complete` : '';
-        emit(ctx.io, a.json, { ok: true, auditLog: r.path, entries: v.entries, hash: v.hashAlg, head: v.head, anchor: r.anchor, unconfirmed: v.unconfirmed }, `audit log ${r.path}: OK, ${v.entries} entries (${v.hashAlg}), matches the store's anchor (entry ${r.anchor.seq})${note}`);
+        const notes = [
+          v.unconfirmed > 0 ? `${v.unconfirmed} entr${v.unconfirmed === 1 ? 'y' : 'ies'} after the anchor belong to an operation that did not complete` : 'every operation completed',
+          v.authenticatedFrom === undefined
+            ? 'the entries carry no MAC yet (a store written by an older cardsmith; its next change adds them)'
+            : v.authenticatedFrom > 1
+              ? `entries ${v.authenticatedFrom}–${v.entries} carry a valid MAC (the ones before predate it)`
+              : 'every entry carries a valid MAC',
+        ];
+        emit(
+          ctx.io,
+          a.json,
+          { ok: true, auditLog: r.path, entries: v.entries, hash: v.hashAlg, head: v.head, anchor: r.anchor, unconfirmed: v.unconfirmed, authenticatedFrom: v.authenticatedFrom ?? null },
+          `audit log ${r.path}: OK, ${v.entries} entries (${v.hashAlg}), matches the store's anchor (entry ${r.anchor.seq}); ${notes.join('; ')}`,
+        );
         return;
       }
       const lines = readFileSync(r.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

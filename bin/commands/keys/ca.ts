@@ -119,7 +119,7 @@ export function issueCertCommand(ctx: Ctx): CommandModule {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const cert = await withStore(ctx, a, false, async (s) => {
+      const cert = await withStore(ctx, a, true, async (s) => {
         const issued = await issueCertificate(s, { label: a.ca }, { publicKey, subject: a.subject, days: a.days, keyUse: a.keyUse });
         await s.audit('issue-cert', { label: a.ca }, { serial: issued.serial, subject: issued.subject, publicKeySm3: toHex(sm3(publicKey)).slice(0, 16) });
         return issued;
