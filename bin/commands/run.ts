@@ -55,22 +55,35 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
       if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
     },
   });
+  // SIGINT / SIGTERM: no new card is claimed, the cards in the encoders are finished, the run
+  // ends with exit 1 and "stopped". A second signal quits at once (the journal survives that too).
   const abort = new AbortController();
-  const onSig = () => abort.abort();
-  process.once('SIGINT', onSig);
+  const onSig = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      ctx.io.err(`run: ${sig} again: stopped at once; run again with --resume so the cards left in the encoders are inspected first`);
+      process.exit(EXIT_FAILED);
+    }
+    ctx.io.err(`run: ${sig}: stopping after the cards in the encoders (${sig} again to stop at once)`);
+    abort.abort(sig);
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, onSig);
   try {
     return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
   } catch (e) {
     if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
     throw e;
   } finally {
-    process.off('SIGINT', onSig);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSig);
     await opened.close();
   }
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 export function report(ctx: Ctx, res: RunResult, json: boolean): void {
-  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message: res.message, counts: res.counts, paused: res.paused, recovered: res.recovered }) : res.message);
+  const message = res.stopped ? `stopped: ${res.message}` : res.message;
+  const keyFault = res.keyFault ? { keyFault: { label: res.keyFault.label ?? null, version: res.keyFault.version ?? null, kcv: res.keyFault.kcv ?? null, message: res.keyFault.message } } : {};
+  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message, counts: res.counts, paused: res.paused, recovered: res.recovered, ...keyFault, ...(res.stopped ? { stopped: true } : {}) }) : message);
   const c = res.counts;
   if (res.kind === 'done' && (c.rejected > 0 || c.review > 0 || c.pending > 0 || c.inProgress > 0)) ctx.exitCode = EXIT_FAILED;
 }

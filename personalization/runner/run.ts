@@ -29,6 +29,8 @@ import { loadProfile } from '../../profiles/index.js';
 import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
+import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
+import { lockBatch } from './lock.js';
 
 /** The batch folder cannot be used (missing files, wrong format): exit 2. */
 export class BatchInputError extends Error {
@@ -114,6 +116,10 @@ export interface RunResult {
   /** Stations paused at the end, with reasons. */
   paused: { station: string; reason: string }[];
   recovered: number;
+  /** The batch key the cards refused (or the host could not use): every station was paused. */
+  keyFault?: NamedKey & { message: string };
+  /** The run was stopped (signal) before the batch was done. */
+  stopped?: boolean;
 }
 
 /** A reason safe for the journal: no record id prefix, no long hex runs, short. */
@@ -152,7 +158,15 @@ function photoDirsOf(batch: Batch): string[] {
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   const emit = o.onEvent ?? (() => {});
-  const journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+  // Before the journal and the audit log: a run refused because another one is live writes neither.
+  const lock = lockBatch(batch.dir);
+  let journal: Journal;
+  try {
+    journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const paused: { station: string; reason: string }[] = [];
   try {
     journal.addRecords(batch.scripts.keys());
@@ -172,7 +186,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       log.append({ op, ...(recordId !== undefined ? { label: recordId } : {}), detail: d });
     };
     const transportKey: KeyRef = batch.manifest.transportKey.version !== undefined ? { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version } : { label: batch.manifest.transportKey.label };
-    const exec = { provider: o.provider, transportKey, ...(o.signal ? { signal: o.signal } : {}) };
+    // No abort signal: a stop lets the card in each encoder finish; only the claim of the next one stops.
+    const exec = { provider: o.provider, transportKey };
     const byStation = new Map(o.stations.map((s) => [s.name, s]));
     const names = [...byStation.keys()];
     let recovered = 0;
@@ -256,9 +271,36 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const counts0 = journal.counts();
     emit({ type: 'start', total: counts0.total, done: counts0.issued + counts0.rejected, stations: names });
 
-    // 3. The stations.
+    // 3. The stations. A key fault stops them all (halt): every card would refuse the same key.
+    let halt: RunResult['keyFault'];
+    // Issued cards prove the batch keys: after one, a card that refuses them is that card's fault.
+    let keyProven = counts0.issued > 0;
+    const stopForKeyFault = async (st: Station, claim: Claim, chip: string, e: StepError): Promise<'stop'> => {
+      if (!halt) {
+        const key = nameKey(e, batch.manifest);
+        halt = { ...key, message: keyFaultMessage(e, key) };
+        audit('key-fault', undefined, { station: st.name, key: key.text, side: e.keyFault!.side, ...(e.sw ? { sw: e.sw } : {}) });
+        emit({ type: 'message', level: 'warn', text: halt.message });
+        for (const other of o.stations) other.pause(halt.message);
+      }
+      const reason = `key fault: ${reasonOf(e)}`;
+      try {
+        journal.release(claim, reason);
+      } catch (je) {
+        if (!(je instanceof StaleClaimError)) throw je;
+      }
+      audit('card-released', claim.recordId, { station: st.name, chip, reason });
+      emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
+      await st.rejectCard(`key fault: ${halt.text}`).catch(() => {});
+      st.pause(halt.message);
+      return 'stop';
+    };
     const runStation = async (st: Station): Promise<void> => {
-      while (!st.paused && !o.signal?.aborted) {
+      for (;;) {
+        // A macrotask turn per card: with zero-latency stations the loop never leaves the microtask
+        // queue otherwise, and SIGINT / SIGTERM handlers would wait for the end of the batch.
+        await new Promise((r) => setImmediate(r));
+        if (st.paused || o.signal?.aborted || halt) break;
         const claim = journal.claimNext(st.name);
         if (!claim) break;
         audit('card-claimed', claim.recordId, { station: st.name });
@@ -274,7 +316,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           card = await st.loadCard(o.signal);
         } catch (e) {
           const reason = reasonOf(e);
-          if (kindOf(e) === 'station' || st.paused) {
+          if (kindOf(e) === 'station' || st.paused || o.signal?.aborted) {
             journal.release(claim, reason);
             audit('card-released', claim.recordId, { station: st.name, reason });
             emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
@@ -310,6 +352,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       try {
         result = await executeScript(card.transport, script, exec);
       } catch (e) {
+        if (e instanceof StepError && e.keyFault && !keyProven) return stopForKeyFault(st, claim, chip, e);
         const reason = reasonOf(e);
         const retry = e instanceof StepError ? e.cardFault : true;
         let state: 'pending' | 'rejected';
@@ -329,6 +372,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         if (kindOf(e) === 'station' && !st.paused) st.fault(reason);
         return st.paused ? 'stop' : 'next';
       }
+      keyProven = true;
       journal.issue(claim, { verification: { ok: true, checks: result.checks, ...(Object.keys(result.kcvs).length ? { kcvs: result.kcvs } : {}) } });
       audit('card-issued', claim.recordId, { station: st.name, chip, checks: result.checks, ...Object.fromEntries(Object.entries(result.kcvs).map(([k, v]) => [`kcv.${k}`, v])) });
       emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'issued' });
@@ -343,18 +387,19 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       return 'next';
     };
     await Promise.all(o.stations.map((st) => runStation(st)));
+    // A station that was loading when the fault came may have left 'paused' for 'encoding'.
+    if (halt) for (const st of o.stations) if (!st.paused) st.pause(halt.message);
     for (const st of o.stations) if (st.paused) paused.push({ station: st.name, reason: st.pausedReason ?? '' });
     emit({ type: 'end' });
     const counts = journal.counts();
     audit('run-end', undefined, { issued: counts.issued, rejected: counts.rejected, pending: counts.pending, inProgress: counts.inProgress, review: counts.review, paused: paused.map((p) => p.station).join(',') });
     const left = counts.pending + counts.inProgress;
-    const message =
-      `${counts.issued} issued, ${counts.rejected} rejected` +
-      (counts.review ? `, ${counts.review} for review` : '') +
-      (left ? `, ${left} not done (${paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}` : 'stopped'}); fix and run again with --resume` : '') +
-      ` of ${counts.total}`;
-    return { kind: 'done', message, counts, paused, recovered };
+    const stopped = left > 0 && !!o.signal?.aborted;
+    const why = halt ? `all stations paused: ${halt.message}` : stopped ? 'stopped on request; run again to go on' : paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume` : 'stopped; run again with --resume';
+    const message = `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
+    return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {
     journal.close();
+    lock.release();
   }
 }
