@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
+import { lockBatch } from '../../personalization/runner/lock.js';
 import { BatchInputError, loadBatch, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
 import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../readers/stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
@@ -48,13 +49,21 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
     if (e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
     throw e;
   }
+  // Before the stations are opened: a refused run does not touch the printers of the live one.
+  const lock = lockBatch(batch.dir);
   const progress = createProgress({ tty: ctx.io.interactive && !a.json, write: (s) => ctx.io.err(s.replace(/\n$/, '')) });
-  const opened = openStations(configs, {
-    prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
-    onEvent: (e) => {
-      if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
-    },
-  });
+  let opened;
+  try {
+    opened = openStations(configs, {
+      prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
+      onEvent: (e) => {
+        if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
+      },
+    });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   // SIGINT / SIGTERM: no new card is claimed, the cards in the encoders are finished, the run
   // ends with exit 1 and "stopped". A second signal quits at once (the journal survives that too).
   const abort = new AbortController();
@@ -68,13 +77,14 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   };
   for (const sig of STOP_SIGNALS) process.on(sig, onSig);
   try {
-    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
+    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
   } catch (e) {
     if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
     throw e;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSig);
     await opened.close();
+    lock.release();
   }
 }
 

@@ -30,7 +30,7 @@ import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
 import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
-import { lockBatch } from './lock.js';
+import { lockBatch, type BatchLock } from './lock.js';
 
 /** The batch folder cannot be used (missing files, wrong format): exit 2. */
 export class BatchInputError extends Error {
@@ -102,6 +102,8 @@ export interface RunBatchOptions {
   auditHash?: AuditHash;
   /** Simulated printers keep their cards in DIR/sim-output (hopper, reject bin, encoder; default true). */
   keepSimOutput?: boolean;
+  /** The batch's run lock when the caller took it (before opening its stations); default: taken here. */
+  lock?: BatchLock;
 }
 
 /** The batch's audit log: DIR/audit.log. */
@@ -159,7 +161,7 @@ function photoDirsOf(batch: Batch): string[] {
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
-  const lock = lockBatch(batch.dir);
+  const lock = o.lock ? { release: () => {} } : lockBatch(batch.dir);
   let journal: Journal;
   try {
     journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
