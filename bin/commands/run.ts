@@ -91,9 +91,8 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 export function report(ctx: Ctx, res: RunResult, json: boolean): void {
-  const message = res.stopped ? `stopped: ${res.message}` : res.message;
   const keyFault = res.keyFault ? { keyFault: { label: res.keyFault.label ?? null, version: res.keyFault.version ?? null, kcv: res.keyFault.kcv ?? null, message: res.keyFault.message } } : {};
-  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message, counts: res.counts, paused: res.paused, recovered: res.recovered, ...keyFault, ...(res.stopped ? { stopped: true } : {}) }) : message);
+  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message: res.message, counts: res.counts, paused: res.paused, recovered: res.recovered, ...keyFault, ...(res.stopped ? { stopped: true } : {}) }) : res.message);
   const c = res.counts;
   if (res.kind === 'done' && (c.rejected > 0 || c.review > 0 || c.pending > 0 || c.inProgress > 0)) ctx.exitCode = EXIT_FAILED;
 }

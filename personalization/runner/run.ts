@@ -10,7 +10,9 @@
 //   3. every station, concurrently: claim → load a card → setChip (before the first write) → the
 //      script → its verify steps → journal.issue → print + eject; a failed card is journaled first,
 //      then sent to the reject box. Station faults give the record back and pause the station;
-//      K failed cards in a row pause it too (Station); the other stations carry on.
+//      K failed cards in a row pause it too (Station); the other stations carry on. A key fault
+//      (key-fault.ts) pauses them all; a stop (signal) lets the card in each encoder finish.
+//      One run per batch folder at a time (lock.ts).
 //
 // Every card event (claimed, loaded with its chip serial, issued with its KCVs, rejected with the
 // reason, released, recovered, stray cards) is also appended to DIR/audit.log, the hash chain of
@@ -281,7 +283,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       if (!halt) {
         const key = nameKey(e, batch.manifest);
         halt = { ...key, message: keyFaultMessage(e, key) };
-        audit('key-fault', undefined, { station: st.name, key: key.text, side: e.keyFault!.side, ...(e.sw ? { sw: e.sw } : {}) });
+        audit('key-fault', undefined, { station: st.name, key: key.text, side: e.keyFault!.side, ...(key.label !== undefined ? { keyLabel: key.label } : {}), ...(key.version !== undefined ? { keyVersion: key.version } : {}), ...(key.kcv ? { kcv: key.kcv } : {}), ...(e.sw ? { sw: e.sw } : {}) });
         emit({ type: 'message', level: 'warn', text: halt.message });
         for (const other of o.stations) other.pause(halt.message);
       }
@@ -397,8 +399,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     audit('run-end', undefined, { issued: counts.issued, rejected: counts.rejected, pending: counts.pending, inProgress: counts.inProgress, review: counts.review, paused: paused.map((p) => p.station).join(',') });
     const left = counts.pending + counts.inProgress;
     const stopped = left > 0 && !!o.signal?.aborted;
-    const why = halt ? `all stations paused: ${halt.message}` : stopped ? 'stopped on request; run again to go on' : paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume` : 'stopped; run again with --resume';
-    const message = `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
+    const why = halt ? `all stations paused: ${halt.message}` : stopped ? 'the cards in the encoders were finished; run again to go on' : paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume` : 'stopped; run again with --resume';
+    const message = (stopped ? `stopped${typeof o.signal?.reason === 'string' ? ` (${o.signal.reason})` : ''}: ` : '') + `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
     return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {
     journal.close();

@@ -2,7 +2,8 @@
 //   - SIGINT / SIGTERM to `cardsmith run DIR --sim 4` (zero-latency stations): the cards in the
 //     encoders are finished, exit 1 with "stopped", no record left in progress; `run --resume`
 //     completes the batch with 0 duplicates and `audit verify` passes;
-//   - a stop (abort) on slow stations lets the cards in the encoders finish: none is rejected;
+//   - a stop (abort) on slow stations lets the cards in the encoders finish: none is rejected; a
+//     desk station waiting for the operator gives its record back;
 //   - a second run while one is live is refused (exit 1) with a message that names the live run and
 //     does not ask for --resume; it writes nothing to the journal or the audit log; the first completes.
 import t from 'tap';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Journal } from '../../personalization/journal/index.js';
 import { lockBatch, RunLockedError } from '../../personalization/runner/lock.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, SimulatedMover, simulatedStations } from '../../readers/stations/index.js';
+import { ManualMover, openStations, ScriptedReaderEvents, SimCardEncoder, SimulatedMover, simulatedStations, Station } from '../../readers/stations/index.js';
 import { cliProcess } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, PASSPHRASE, writeBatch } from './helpers.js';
 
@@ -65,7 +66,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     t.equal(r.signal, null, 'not killed by the signal');
     t.equal(r.code, 1, 'exit 1');
     const s = summaryOf(r.out);
-    t.match(s.message, /stopped/);
+    t.match(s.message, new RegExp(`^stopped \\(${sig}\\)`));
     t.equal(s.stopped, true);
     t.equal(s.counts.inProgress, 0, 'no record left in progress');
     t.ok(s.counts.issued < CARDS, `stopped before the end (${s.counts.issued} issued)`);
@@ -106,6 +107,27 @@ t.test('a stop lets the cards in the encoders finish (slow stations, in process)
     t.equal(p.rejectBox.length, 0, `${st.name}: nothing in the reject box`);
     t.equal(p.current, undefined, `${st.name}: no card left in the encoder`);
   }
+});
+
+t.test('a stop while a desk station waits for the operator: the record is given back, stopped', async (t) => {
+  const dir = join(root, 'desk');
+  writeBatch(dir, await makeScripts(store, 3, 'dk'));
+  const events = new ScriptedReaderEvents('desk reader');
+  const abort = new AbortController();
+  let asked = 0;
+  const prompt = (m: string): void => {
+    // The operator inserts the first card and takes it out when done; the stop comes while the second is awaited.
+    if (/insert a blank card/.test(m)) setImmediate(() => (++asked === 1 ? events.insert() : abort.abort('SIGINT')));
+    else setImmediate(() => events.remove());
+  };
+  const desk = new Station({ name: 'desk', mover: new ManualMover({ events, prompt, waitMs: 60_000 }), encoder: new SimCardEncoder('sim') });
+  const res = await runBatch(loadBatch(dir), { provider: store, stations: [desk], signal: abort.signal });
+  t.equal(res.stopped, true, res.message);
+  t.match(res.message, /^stopped \(SIGINT\)/);
+  t.match(res.counts, { issued: 1, rejected: 0, pending: 2, inProgress: 0 });
+  const journal = Journal.open(dir);
+  t.teardown(() => journal.close());
+  t.same(journal.attempts().map((a) => a.outcome).sort(), ['issued', 'released']);
 });
 
 t.test('the run lock: one holder per batch folder, free again after release', async (t) => {
