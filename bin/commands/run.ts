@@ -1,7 +1,8 @@
 // cardsmith run DIR (--stations FILE | --sim N | --reader NAME) [--resume] [--json]: personalizes
 // a prepared batch folder on N stations, with the journal in DIR (docs/runner.md).
-// Exit 0 when every record is issued, 1 when any is rejected, in review or left undone, 2 on bad
-// input (no batch folder, a bad stations file, a run that needs --resume).
+// Exit 0 when every record is issued, 1 when any is rejected, in review or left undone (a key
+// fault, a stop by SIGINT/SIGTERM) or another run holds DIR, 2 on bad input (no batch folder, a bad
+// stations file, a run that needs --resume).
 import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
@@ -114,7 +115,9 @@ export function runCommand(ctx: Ctx): CommandModule {
         })
         .example('$0 run batches/b1 --sim 4 --keystore keys.cks', 'four simulated printers')
         .example('$0 run batches/b1 --stations bureau.yaml --keystore keys.cks --resume', 'go on after a crash')
-        .epilogue('Exit 0 all issued, 1 any rejected/left undone, 2 bad input. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.'),
+        .epilogue(
+          'Exit 0 all issued, 1 any rejected/left undone (a key fault, a stop, another run live on DIR), 2 bad input. Ctrl-C (SIGINT) or SIGTERM: the cards in the encoders are finished, then the run stops. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.',
+        ),
     handler: async (argv) => {
       const a = argv as unknown as RunArgs;
       const configs = await stationConfigs(a);

@@ -2,17 +2,26 @@
 // station at the first card of each, gives the records back untouched, and names the key by label,
 // version and KCV, in the result, the stations' pause reasons, the audit log and `cardsmith run`.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { kcv } from '../../crypto/index.js';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { Journal } from '../../personalization/journal/index.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
 import { openStations, SimulatedMover, simulatedStations } from '../../readers/stations/index.js';
+import { executeScript, StepError } from '../../personalization/runner/executor.js';
+import { nameKey } from '../../personalization/runner/key-fault.js';
+import { SCRIPT_FORMAT, type BatchManifest, type CardScript } from '../../personalization/script.js';
+import { SimulatorTransport } from '../../readers/simulator.js';
+import { createGpCard } from '../../simulator/gp/index.js';
+import { createDemoKeyStore } from '../../personalization/demo.js';
+import { prepBatch } from '../../personalization/prep/index.js';
+import { loadProfile } from '../../profiles/index.js';
 import { cli } from '../helpers/cli.js';
-import { makeKeyStore, makeScripts, PASSPHRASE, writeBatch } from './helpers.js';
+import { makeKeyStore, makeScripts, PASSPHRASE, sealKey, TRANSPORT_KEY, writeBatch } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-key-fault-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -25,6 +34,20 @@ const WRONG_KCV = toHex(kcv('des3', WRONG_KEY));
 const KEYS = [{ label: 'card-transport', version: 2, alg: 'des3', kcv: WRONG_KCV }];
 
 const printerOf = (st: { mover: unknown }) => (st.mover as SimulatedMover).printer;
+
+for (const scp of ['02', '03'] as const) {
+  t.test(`SCP${scp} with keys the card does not have: a key fault naming the key by KCV, no key bytes`, async (t) => {
+    const tr = new SimulatorTransport(createGpCard({ scp, seed: 3 }));
+    const alg = scp === '02' ? 'des3' : 'aes';
+    const wrong = await sealKey(store, 'gp', WRONG_KEY, alg);
+    const script: CardScript = { format: SCRIPT_FORMAT, recordId: 'gp', line: 1, interface: 'contact', steps: [{ op: 'open', protocol: scp === '02' ? 'scp02' : 'scp03', keys: { enc: wrong, mac: wrong, dek: wrong }, securityLevel: 0x01 }], verify: [] };
+    const e = (await executeScript(tr, script, { provider: store, transportKey: TRANSPORT_KEY }).catch((x: unknown) => x)) as StepError;
+    t.type(e, StepError);
+    t.match(e.keyFault, { side: 'card', kcv: wrong.kcv });
+    t.notMatch(e.message, toHex(WRONG_KEY));
+    t.equal(nameKey(e, { transportKey: { label: 'batch-transport', kcv: '000000' }, keys: [{ label: `gp-${scp}-isd`, version: 1, alg, kcv: wrong.kcv! }] } as unknown as BatchManifest).text, `gp-${scp}-isd v1 kcv=${wrong.kcv}`);
+  });
+}
 
 t.test('wrong transport key on 4 stations: at most one card each, every station paused naming the key', async (t) => {
   const dir = join(root, 'wrong-key');
@@ -56,6 +79,30 @@ t.test('wrong transport key on 4 stations: at most one card each, every station 
   t.equal(faults[0]?.detail?.key, name);
   t.notOk(log.some((e) => e.op === 'card-rejected'), 'no record charged with a rejected card');
 });
+
+for (const exportable of [true, false]) {
+  t.test(`prep with a demo store whose transport key the blank cards do not have (${exportable ? 'sealed in the scripts' : 'kept in the store'}), run on 4 stations`, async (t) => {
+    const dir = mkdtempSync(join(root, 'demo-'));
+    const { store: demo } = await createDemoKeyStore(join(dir, 'keys.store'), PASSPHRASE, { scryptLog2N: 14, transportKey: WRONG_KEY, transportExportable: exportable });
+    t.teardown(() => demo.close());
+    const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+    const input = join(dir, 'batch.csv');
+    writeFileSync(input, readFileSync(join(examples, 'sscard-gen3-batch.csv'), 'utf8').trimEnd().split('\n').slice(0, 7).join('\n') + '\n');
+    mkdirSync(join(dir, 'photos'));
+    for (let i = 1; i <= 6; i++) copyFileSync(join(examples, 'photos', `000${i}.jpg`), join(dir, 'photos', `000${i}.jpg`));
+    const out = join(dir, 'batch');
+    const prepped = await prepBatch({ profile: loadProfile('builtin:sscard-gen3'), profileFile: 'builtin:sscard-gen3', input, store: demo, out, seed: 1 });
+    t.ok(prepped.ok, 'prep');
+    const opened = openStations(simulatedStations(4));
+    t.teardown(() => opened.close());
+    const res = await runBatch(loadBatch(out), { provider: demo, stations: opened.stations });
+    t.match(res.keyFault, { label: 'ss3-transport', version: 1, kcv: WRONG_KCV }, res.message);
+    t.match(res.message, `ss3-transport v1 kcv=${WRONG_KCV}`);
+    t.match(res.counts, { issued: 0, rejected: 0, pending: 6 });
+    t.equal(res.paused.length, 4);
+    for (const st of opened.stations) t.ok(printerOf(st).rejectBox.length <= 1, `${st.name}: at most one card`);
+  });
+}
 
 t.test('after a card accepted the keys, a card that refuses them is that card\'s fault', async (t) => {
   const dir = join(root, 'proven');
