@@ -33,8 +33,8 @@ export function nameKey(e: StepError, m: BatchManifest): NamedKey {
 export function keyFaultMessage(e: StepError, key: NamedKey): string {
   const f = e.keyFault;
   if (f?.side === 'host') {
-    return `key fault: the key store cannot use ${key.text} (${e.op} step of ${e.recordId}): use the key store the batch was prepared with, then run again; all stations paused, the cards were not written`;
+    return `key fault: the key store cannot use ${key.text} (${e.op} step of ${e.recordId}): use the key store the batch was prepared with, then run again; all stations paused, the cards tried are in the reject box`;
   }
   const said = e.sw ? `the card answered ${e.sw}` : 'the card cryptogram did not match';
-  return `key fault: the blank cards refuse ${key.text} (${said}); not a station fault: load cards whose transport key is ${key.text}, or prepare the batch with the cards' key, then run again; all stations paused, the cards tried were not written (reject box)`;
+  return `key fault: the blank cards refuse ${key.text} (${said}); not a station fault: load cards whose transport key is ${key.text}, or prepare the batch with the cards' key, then run again; all stations paused, the cards tried are in the reject box (still blank when the script authenticates before it writes)`;
 }
