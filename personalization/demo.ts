@@ -20,6 +20,8 @@ export interface DemoStoreOptions {
   scryptLog2N?: number;
   /** false: the transport keys are created non-exportable, as an HSM keeps them (default true). */
   transportExportable?: boolean;
+  /** Tests: a transport key other than the blank simulators' (a batch the cards refuse). */
+  transportKey?: Uint8Array;
 }
 
 /** Creates a new key store at `path` with the demo keys; the caller closes it. */
@@ -35,7 +37,7 @@ export async function createDemoKeyStore(path: string, passphrase: Uint8Array, o
         const alg = ref.alg as KeyAlg;
         if (ref.label === p.transport.key.label) {
           // The blank simulators' transport keys; two components (K, 0…0) make K.
-          const value = name === 'gp-cps' ? DEFAULT_TEST_KEY : DEFAULT_TRANSPORT_KEY;
+          const value = o.transportKey ?? (name === 'gp-cps' ? DEFAULT_TEST_KEY : DEFAULT_TRANSPORT_KEY);
           await store.importComponents({ label: ref.label, alg, usage: ['derive', 'encrypt', 'mac', 'wrap'], exportable: o.transportExportable ?? true }, [value, new Uint8Array(value.length)]);
         } else if (alg === 'sm2') {
           await store.generate({ label: ref.label, alg, usage: ['sign'] });

@@ -9,6 +9,7 @@ import { Journal, JournalError } from '../../personalization/journal/index.js';
 import { CARD_STATES, RegistryConflictError, RegistryStateError, type CardState } from '../../personalization/registry/index.js';
 import { requeueRecord, resolveIssued, resolveNotIssued, ReworkError, type ReworkContext } from '../../personalization/registry/rework.js';
 import { BatchInputError, loadBatch } from '../../personalization/runner/run.js';
+import { lockBatch } from '../../personalization/runner/lock.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
 import { emit } from '../io.js';
@@ -39,10 +40,13 @@ function positionals(y: Argv): Argv {
 function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, done: string): void {
   if (!Journal.exists(a.dir)) throw new UsageError(`rework: ${a.dir} has no journal: only a batch that has run has records to rework`);
   if (!existsSync(registryPath(a))) throw new UsageError(`rework: the issuance registry ${registryPath(a)} does not exist: give --registry FILE (or --keystore)`);
+  // Not while a run holds the batch: its stations would not see the decision.
+  const lock = lockBatch(a.dir);
   let journal: Journal;
   try {
     journal = Journal.open(a.dir);
   } catch (e) {
+    lock.release();
     if (e instanceof JournalError) throw new UsageError(`rework: ${e.message}`);
     throw e;
   }
@@ -59,6 +63,7 @@ function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, don
   } finally {
     registry.close();
     journal.close();
+    lock.release();
   }
 }
 

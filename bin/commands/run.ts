@@ -1,13 +1,15 @@
 // cardsmith run DIR (--stations FILE | --sim N | --reader NAME) [--resume] [--json]: personalizes
 // a prepared batch folder on N stations, with the journal in DIR (docs/runner.md).
-// Exit 0 when every record is issued, 1 when any is rejected, in review or left undone, 2 on bad
-// input (no batch folder, a bad stations file, a run that needs --resume).
+// Exit 0 when every record is issued, 1 when any is rejected, in review or left undone (a key
+// fault, a stop by SIGINT/SIGTERM) or another run holds DIR, 2 on bad input (no batch folder, a bad
+// stations file, a run that needs --resume).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
+import { lockBatch } from '../../personalization/runner/lock.js';
 import { BatchInputError, loadBatch, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
 import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../readers/stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
@@ -68,29 +70,50 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
     if (e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
     throw e;
   }
+  // Before the stations are opened: a refused run does not touch the printers of the live one.
+  const lock = lockBatch(batch.dir);
   const progress = createProgress({ tty: ctx.io.interactive && !a.json, write: (s) => ctx.io.err(s.replace(/\n$/, '')) });
-  const opened = openStations(configs, {
-    prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
-    onEvent: (e) => {
-      if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
-    },
-  });
-  const abort = new AbortController();
-  const onSig = () => abort.abort();
-  process.once('SIGINT', onSig);
+  let opened;
   try {
-    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal });
+    opened = openStations(configs, {
+      prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
+      onEvent: (e) => {
+        if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
+      },
+    });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  // SIGINT / SIGTERM: no new card is claimed, the cards in the encoders are finished, the run
+  // ends with exit 1 and "stopped". A second signal quits at once (the journal survives that too).
+  const abort = new AbortController();
+  const onSig = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      ctx.io.err(`run: ${sig} again: stopped at once; run again with --resume so the cards left in the encoders are inspected first`);
+      process.exit(EXIT_FAILED);
+    }
+    ctx.io.err(`run: ${sig}: stopping after the cards in the encoders (${sig} again to stop at once)`);
+    abort.abort(sig);
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, onSig);
+  try {
+    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
   } catch (e) {
     if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
     throw e;
   } finally {
-    process.off('SIGINT', onSig);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSig);
     await opened.close();
+    lock.release();
   }
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 export function report(ctx: Ctx, res: RunResult, json: boolean): void {
-  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message: res.message, counts: res.counts, paused: res.paused, recovered: res.recovered }) : res.message);
+  const keyFault = res.keyFault ? { keyFault: { label: res.keyFault.label ?? null, version: res.keyFault.version ?? null, kcv: res.keyFault.kcv ?? null, message: res.keyFault.message } } : {};
+  ctx.io.out(json ? JSON.stringify({ format: 'cardsmith-run', kind: res.kind, message: res.message, counts: res.counts, paused: res.paused, recovered: res.recovered, ...keyFault, ...(res.stopped ? { stopped: true } : {}) }) : res.message);
   const c = res.counts;
   if (res.kind === 'done' && (c.rejected > 0 || c.review > 0 || c.pending > 0 || c.inProgress > 0)) ctx.exitCode = EXIT_FAILED;
 }
@@ -113,7 +136,9 @@ export function runCommand(ctx: Ctx): CommandModule {
         })
         .example('$0 run batches/b1 --sim 4 --keystore keys.cks', 'four simulated printers')
         .example('$0 run batches/b1 --stations bureau.yaml --keystore keys.cks --resume', 'go on after a crash')
-        .epilogue('Exit 0 all issued, 1 any rejected/left undone, 2 bad input. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.'),
+        .epilogue(
+          'Exit 0 all issued, 1 any rejected/left undone (a key fault, a stop, another run live on DIR), 2 bad input. Ctrl-C (SIGINT) or SIGTERM: the cards in the encoders are finished, then the run stops. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.',
+        ),
     handler: async (argv) => {
       const a = argv as unknown as RunArgs;
       const configs = await stationConfigs(a);

@@ -49,6 +49,20 @@ import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sea
 
 export type StepList = 'steps' | 'verify';
 
+/**
+ * A batch key the card refused (EXTERNAL AUTHENTICATE or a secure channel answered 63Cx / 6982, or
+ * the card cryptogram did not match) or the host could not use (unseal, KCV, key store). Names the
+ * key as far as the script does; the runner completes it from the manifest (label, version, KCV).
+ */
+export interface KeyFault {
+  side: 'card' | 'host';
+  label?: string;
+  version?: number;
+  kcv?: string;
+  /** True for the batch seal key (manifest.transportKey). */
+  seal?: boolean;
+}
+
 /** Why a card failed: where in its script, and what the card said. Carries no secret bytes. */
 export class StepError extends Error {
   override name = 'StepError';
@@ -63,10 +77,13 @@ export class StepError extends Error {
     readonly sw: string | undefined,
     /** True when the card (not the host, the keys or the script) is the likely cause. */
     readonly cardFault: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; keyFault?: KeyFault },
   ) {
-    super(message, options);
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.keyFault = options?.keyFault;
   }
+  /** Set when a batch key, not this card, is the likely cause. */
+  readonly keyFault: KeyFault | undefined;
   /** A one-line reason for the journal and the reject box (≤ 200 characters, no hex runs that look like keys). */
   get reason(): string {
     return this.message.length > 200 ? `${this.message.slice(0, 197)}…` : this.message;
@@ -125,11 +142,29 @@ function describe(ctx: Ctx): string {
   return `record ${ctx.script.recordId}: ${ctx.list}[${ctx.index}] ${ctx.step.op}${note}`;
 }
 
-function fail(ctx: Ctx, what: string, o: { sw?: number; cardFault?: boolean; cause?: unknown } = {}): StepError {
+function fail(ctx: Ctx, what: string, o: { sw?: number; cardFault?: boolean; cause?: unknown; keyFault?: KeyFault } = {}): StepError {
   const sw = o.sw !== undefined ? swHex(o.sw) : undefined;
   const swText = sw ? ` (card answered ${sw}: ${swMeaning(o.sw!)})` : '';
   const note = 'note' in ctx.step ? ctx.step.note : 'what' in ctx.step ? ctx.step.what : undefined;
-  return new StepError(`${describe(ctx)}: ${what}${swText}`, ctx.script.recordId, ctx.list, ctx.index, ctx.step.op, note, sw, o.cardFault ?? true, o.cause !== undefined ? { cause: o.cause } : undefined);
+  return new StepError(`${describe(ctx)}: ${what}${swText}`, ctx.script.recordId, ctx.list, ctx.index, ctx.step.op, note, sw, o.cardFault ?? true, {
+    ...(o.cause !== undefined ? { cause: o.cause } : {}),
+    ...(o.keyFault ? { keyFault: o.keyFault } : {}),
+  });
+}
+
+/** A refusal of authentication: 6300 / 63Cx (wrong cryptogram, tries left) or 6982 (security status). */
+function refusesKey(sw: string | number | undefined): boolean {
+  const h = typeof sw === 'number' ? swHex(sw) : sw;
+  return h !== undefined && (/^63/.test(h) || h === '6982');
+}
+
+/** The same failure, marked as a key fault. */
+function asKeyFault(e: StepError, keyFault: KeyFault): StepError {
+  return new StepError(e.message, e.recordId, e.list, e.index, e.op, e.note, e.sw, e.cardFault, { ...(e.cause !== undefined ? { cause: e.cause } : {}), keyFault });
+}
+
+function keyOf(k: SealedKey | StoredKey): KeyFault {
+  return 'stored' in k ? { side: 'card', label: k.stored.label, version: k.stored.version, kcv: k.kcv } : { side: 'card', ...(k.kcv ? { kcv: k.kcv } : {}) };
 }
 
 async function exchange(ctx: Ctx, command: Uint8Array, via: Transport = ctx.link): Promise<{ data: Uint8Array; sw: number }> {
@@ -179,15 +214,15 @@ async function encryptInStore(ctx: Ctx, key: StoredKey, block: Uint8Array): Prom
   try {
     kcv = (await ctx.opts.provider.info(ref)).kcv;
   } catch (e) {
-    throw fail(ctx, `the authentication key is ${where}, which cannot be used: ${(e as Error).message}`, { cardFault: false, cause: e });
+    throw fail(ctx, `the authentication key is ${where}, which cannot be used: ${(e as Error).message}`, { cardFault: false, cause: e, keyFault: { ...keyOf(key), side: 'host' } });
   }
   if (kcv.toUpperCase() !== key.kcv.toUpperCase()) {
-    throw fail(ctx, `the authentication key is ${where}, whose KCV ${kcv} is not the script's ${key.kcv}`, { cardFault: false });
+    throw fail(ctx, `the authentication key is ${where}, whose KCV ${kcv} is not the script's ${key.kcv}`, { cardFault: false, keyFault: { ...keyOf(key), side: 'host', kcv } });
   }
   try {
     return await ctx.opts.provider.encrypt(ref, block, { mode: 'ecb' });
   } catch (e) {
-    throw fail(ctx, `the key store could not encrypt with ${where}: ${(e as Error).message}`, { cardFault: false, cause: e });
+    throw fail(ctx, `the key store could not encrypt with ${where}: ${(e as Error).message}`, { cardFault: false, cause: e, keyFault: { ...keyOf(key), side: 'host' } });
   }
 }
 
@@ -202,7 +237,8 @@ async function unseal(ctx: Ctx, sealed: Sealed, what: string): Promise<Uint8Arra
   try {
     secret = await ctx.opts.provider.unseal(ctx.opts.transportKey, blob, enc.encode(ctx.script.recordId));
   } catch (e) {
-    throw fail(ctx, `cannot unseal ${what} (${(e as Error).name}): wrong transport key, or a value sealed for another record`, { cardFault: false, cause: e });
+    const t = ctx.opts.transportKey;
+    throw fail(ctx, `cannot unseal ${what} (${(e as Error).name}): wrong transport key, or a value sealed for another record`, { cardFault: false, cause: e, keyFault: { side: 'host', seal: true, label: t.label, ...(t.version !== undefined ? { version: t.version } : {}) } });
   }
   if ('alg' in sealed && sealed.kcv) {
     const k = (sealed as SealedKey).alg;
@@ -442,7 +478,11 @@ async function runStep(ctx: Ctx): Promise<void> {
         const block = new Uint8Array(len);
         block.set(challenge);
         const cryptogram = 'stored' in key ? await encryptInStore(ctx, key, block) : await withSecret(ctx, key, 'the authentication key', (k) => c.encryptEcb(k, block));
-        await expectSw(ctx, concat(Uint8Array.of(0x00, 0x82, 0x00, s.keyId & 0xff, cryptogram.length), cryptogram), ['9000'], `EXTERNAL AUTHENTICATE with key ${s.keyId} refused`);
+        try {
+          await expectSw(ctx, concat(Uint8Array.of(0x00, 0x82, 0x00, s.keyId & 0xff, cryptogram.length), cryptogram), ['9000'], `EXTERNAL AUTHENTICATE with key ${s.keyId} refused`);
+        } catch (e) {
+          throw e instanceof StepError && refusesKey(e.sw) ? asKeyFault(e, keyOf(key)) : e;
+        }
         return;
       }
       // GP secure channel: SELECT the SD, INITIALIZE UPDATE, derive or unseal the keys, EXTERNAL AUTHENTICATE.
@@ -474,7 +514,9 @@ async function runStep(ctx: Ctx): Promise<void> {
       } catch (e) {
         if (e instanceof StepError) throw e;
         const sw = e instanceof AuthenticationError ? e.sw : undefined;
-        throw fail(ctx, `${e instanceof CardCryptogramError ? 'the card cryptogram is wrong (other keys on the card?)' : 'secure channel not opened'}: ${(e as Error).message.replace(/[0-9A-F]{32,}/gi, '…')}`, { cause: e, ...(sw !== undefined ? { sw } : {}) });
+        const wrongKeys = e instanceof CardCryptogramError || refusesKey(sw);
+        const keyFault: KeyFault = 'master' in s.keys ? { side: 'card', label: s.keys.master.label, ...(s.keys.master.version !== undefined ? { version: s.keys.master.version } : {}) } : { side: 'card', ...(s.keys.enc.kcv ? { kcv: s.keys.enc.kcv } : {}) };
+        throw fail(ctx, `${e instanceof CardCryptogramError ? 'the card cryptogram is wrong (other keys on the card?)' : 'secure channel not opened'}: ${(e as Error).message.replace(/[0-9A-F]{32,}/gi, '…')}`, { cause: e, ...(sw !== undefined ? { sw } : {}), ...(wrongKeys ? { keyFault } : {}) });
       } finally {
         // The channel derived its session keys; the static ones are no longer needed (SCP03
         // PUT KEY encrypts under the static DEK, which the channel keeps itself).

@@ -10,7 +10,9 @@
 //   3. every station, concurrently: claim → load a card → setChip (before the first write) → the
 //      script → its verify steps → journal.issue → print + eject; a failed card is journaled first,
 //      then sent to the reject box. Station faults give the record back and pause the station;
-//      K failed cards in a row pause it too (Station); the other stations carry on.
+//      K failed cards in a row pause it too (Station); the other stations carry on. A key fault
+//      (key-fault.ts) pauses them all; a stop (signal) lets the card in each encoder finish.
+//      One run per batch folder at a time (lock.ts).
 //
 // Every card event (claimed, loaded with its chip serial, issued with its KCVs, rejected with the
 // reason, released, recovered, stray cards) is also appended to DIR/audit.log, the hash chain of
@@ -32,6 +34,8 @@ import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, t
 import { executeScript, StepError, verifyCard } from './executor.js';
 import { RegistryConflictError, type CardReservation, type IssuanceRegistry, type KeyUse } from '../registry/index.js';
 import { reconcile } from '../registry/reconcile.js';
+import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
+import { lockBatch, type BatchLock } from './lock.js';
 
 /** The batch folder cannot be used (missing files, wrong format): exit 2. */
 export class BatchInputError extends Error {
@@ -109,6 +113,8 @@ export interface RunBatchOptions {
    * gets a second card even when this batch's journal is lost (personalization/registry/).
    */
   registry?: IssuanceRegistry;
+  /** The batch's run lock when the caller took it (before opening its stations); default: taken here. */
+  lock?: BatchLock;
 }
 
 /** The batch's audit log: DIR/audit.log. */
@@ -123,6 +129,10 @@ export interface RunResult {
   /** Stations paused at the end, with reasons. */
   paused: { station: string; reason: string }[];
   recovered: number;
+  /** The batch key the cards refused (or the host could not use): every station was paused. */
+  keyFault?: NamedKey & { message: string };
+  /** The run was stopped (signal) before the batch was done. */
+  stopped?: boolean;
 }
 
 /** A reason safe for the journal: no record id prefix, no long hex runs, short. */
@@ -161,7 +171,15 @@ function photoDirsOf(batch: Batch): string[] {
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   const emit = o.onEvent ?? (() => {});
-  const journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+  // Before the journal and the audit log: a run refused because another one is live writes neither.
+  const lock = o.lock ? { release: () => {} } : lockBatch(batch.dir);
+  let journal: Journal;
+  try {
+    journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const paused: { station: string; reason: string }[] = [];
   try {
     journal.addRecords(batch.scripts.keys());
@@ -189,7 +207,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       log.append({ op, ...(recordId !== undefined ? { label: recordId } : {}), detail: d });
     };
     const transportKey: KeyRef = batch.manifest.transportKey.version !== undefined ? { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version } : { label: batch.manifest.transportKey.label };
-    const exec = { provider: o.provider, transportKey, ...(o.signal ? { signal: o.signal } : {}) };
+    // No abort signal: a stop lets the card in each encoder finish; only the claim of the next one stops.
+    const exec = { provider: o.provider, transportKey };
     const byStation = new Map(o.stations.map((s) => [s.name, s]));
     const names = [...byStation.keys()];
     let recovered = 0;
@@ -340,9 +359,37 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: holder ? 'rejected' : 'review', reason });
     };
 
-    // 3. The stations.
+    // 3. The stations. A key fault stops them all (halt): every card would refuse the same key.
+    let halt: RunResult['keyFault'];
+    // Issued cards prove the batch keys: after one, a card that refuses them is that card's fault.
+    let keyProven = counts0.issued > 0;
+    const stopForKeyFault = async (st: Station, claim: Claim, chip: string, e: StepError): Promise<'stop'> => {
+      if (!halt) {
+        const key = nameKey(e, batch.manifest);
+        halt = { ...key, message: keyFaultMessage(e, key) };
+        audit('key-fault', undefined, { station: st.name, key: key.text, side: e.keyFault!.side, ...(key.label !== undefined ? { keyLabel: key.label } : {}), ...(key.version !== undefined ? { keyVersion: key.version } : {}), ...(key.kcv ? { kcv: key.kcv } : {}), ...(e.sw ? { sw: e.sw } : {}) });
+        emit({ type: 'message', level: 'warn', text: halt.message });
+        for (const other of o.stations) other.pause(halt.message);
+      }
+      const reason = `key fault: ${reasonOf(e)}`;
+      try {
+        journal.release(claim, reason);
+      } catch (je) {
+        if (!(je instanceof StaleClaimError)) throw je;
+      }
+      registry?.void(batch.id, claim.recordId, chip, reason);
+      audit('card-released', claim.recordId, { station: st.name, chip, reason });
+      emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
+      await st.rejectCard(`key fault: ${halt.text}`).catch(() => {});
+      st.pause(halt.message);
+      return 'stop';
+    };
     const runStation = async (st: Station): Promise<void> => {
-      while (!st.paused && !o.signal?.aborted) {
+      for (;;) {
+        // A macrotask turn per card: with zero-latency stations the loop never leaves the microtask
+        // queue otherwise, and SIGINT / SIGTERM handlers would wait for the end of the batch.
+        await new Promise((r) => setImmediate(r));
+        if (st.paused || o.signal?.aborted || halt) break;
         const claim = journal.claimNext(st.name, { skip: heldBack });
         if (!claim) break;
         audit('card-claimed', claim.recordId, { station: st.name });
@@ -368,7 +415,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           card = await st.loadCard(o.signal);
         } catch (e) {
           const reason = reasonOf(e);
-          if (kindOf(e) === 'station' || st.paused) {
+          if (kindOf(e) === 'station' || st.paused || o.signal?.aborted) {
             journal.release(claim, reason);
             audit('card-released', claim.recordId, { station: st.name, reason });
             emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
@@ -424,6 +471,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       try {
         result = await executeScript(card.transport, script, exec);
       } catch (e) {
+        if (e instanceof StepError && e.keyFault && !keyProven) return stopForKeyFault(st, claim, chip, e);
         const reason = reasonOf(e);
         const retry = e instanceof StepError ? e.cardFault : true;
         let state: 'pending' | 'rejected';
@@ -458,6 +506,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           return 'next';
         }
       }
+      keyProven = true;
       journal.issue(claim, { verification: { ok: true, checks: result.checks, ...(Object.keys(result.kcvs).length ? { kcvs: result.kcvs } : {}) } });
       audit('card-issued', claim.recordId, { station: st.name, chip, checks: result.checks, ...Object.fromEntries(Object.entries(result.kcvs).map(([k, v]) => [`kcv.${k}`, v])) });
       emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'issued' });
@@ -472,18 +521,19 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       return 'next';
     };
     await Promise.all(o.stations.map((st) => runStation(st)));
+    // A station that was loading when the fault came may have left 'paused' for 'encoding'.
+    if (halt) for (const st of o.stations) if (!st.paused) st.pause(halt.message);
     for (const st of o.stations) if (st.paused) paused.push({ station: st.name, reason: st.pausedReason ?? '' });
     emit({ type: 'end' });
     const counts = journal.counts();
     audit('run-end', undefined, { issued: counts.issued, rejected: counts.rejected, pending: counts.pending, inProgress: counts.inProgress, review: counts.review, paused: paused.map((p) => p.station).join(',') });
     const left = counts.pending + counts.inProgress;
-    const message =
-      `${counts.issued} issued, ${counts.rejected} rejected` +
-      (counts.review ? `, ${counts.review} for review` : '') +
-      (left ? `, ${left} not done (${paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}` : 'stopped'}); fix and run again with --resume` : '') +
-      ` of ${counts.total}`;
-    return { kind: 'done', message, counts, paused, recovered };
+    const stopped = left > 0 && !!o.signal?.aborted;
+    const why = halt ? `all stations paused: ${halt.message}` : stopped ? 'the cards in the encoders were finished; run again to go on' : paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume` : 'stopped; run again with --resume';
+    const message = (stopped ? `stopped${typeof o.signal?.reason === 'string' ? ` (${o.signal.reason})` : ''}: ` : '') + `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
+    return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {
     journal.close();
+    lock.release();
   }
 }

@@ -59,8 +59,8 @@ export function recordSecrets(recordId: string): { stk: Uint8Array; pin: string 
  * (PIN), an EF written with UPDATE BINARY under MAC, a record-specific data EF, END OF
  * PERSONALIZATION; verify reads back the data, checks the PIN try counter, the life cycle.
  */
-export async function ssScript(store: FileKeyStore, recordId: string, line: number, o: { keygen?: boolean } = {}): Promise<CardScript> {
-  const tk = await sealKey(store, recordId, CARD_TRANSPORT_KEY);
+export async function ssScript(store: FileKeyStore, recordId: string, line: number, o: { keygen?: boolean; cardTransportKey?: Uint8Array } = {}): Promise<CardScript> {
+  const tk = await sealKey(store, recordId, o.cardTransportKey ?? CARD_TRANSPORT_KEY);
   const { stk, pin } = recordSecrets(recordId);
   const keyBlockStk = concat(fromHex('060101010F'), stk); // type 06 id 01 v01 alg 01 limit 15
   const pinBlock = concat(fromHex('0A01000003'), fromHex(pin)); // type 0A id 01 v00 alg 00 limit 3
@@ -94,7 +94,7 @@ export async function ssScript(store: FileKeyStore, recordId: string, line: numb
 }
 
 /** Writes a batch folder (manifest.json + cards.jsonl) as prep would. */
-export function writeBatch(dir: string, scripts: CardScript[], o: { seed?: number } = {}): void {
+export function writeBatch(dir: string, scripts: CardScript[], o: { seed?: number; keys?: BatchManifest['keys'] } = {}): void {
   const { writeFileSync, mkdirSync } = require_fs();
   mkdirSync(dir, { recursive: true });
   const manifest: BatchManifest = {
@@ -103,7 +103,7 @@ export function writeBatch(dir: string, scripts: CardScript[], o: { seed?: numbe
     input: { file: 'hand-built', sha256: '0'.repeat(64), records: scripts.length, rejected: 0 },
     cards: scripts.length,
     transportKey: { label: TRANSPORT_KEY.label, kcv: '000000' },
-    keys: [],
+    keys: o.keys ?? [],
     seed: o.seed ?? 1,
     createdAt: '2024-01-01T00:00:00.000Z',
   };
@@ -111,9 +111,9 @@ export function writeBatch(dir: string, scripts: CardScript[], o: { seed?: numbe
   writeFileSync(join(dir, 'cards.jsonl'), scripts.map((s) => JSON.stringify(s)).join('\n') + '\n');
 }
 
-export async function makeScripts(store: FileKeyStore, n: number, prefix = 'r'): Promise<CardScript[]> {
+export async function makeScripts(store: FileKeyStore, n: number, prefix = 'r', o: { cardTransportKey?: Uint8Array } = {}): Promise<CardScript[]> {
   const out: CardScript[] = [];
-  for (let i = 1; i <= n; i++) out.push(await ssScript(store, `${prefix}${String(i).padStart(4, '0')}`, i));
+  for (let i = 1; i <= n; i++) out.push(await ssScript(store, `${prefix}${String(i).padStart(4, '0')}`, i, o));
   return out;
 }
 
