@@ -20,6 +20,7 @@
 //       encoder: "Virtual PCD 00 00"
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { TOO_DEEP_MESSAGE, tooDeepAt } from '../../profiles/yaml-limits.js';
 import { parseReaderSpec } from '../spec.js';
 import { StationsFileError, type StationsFileIssue } from './errors.js';
 import type { CardInterface } from './mover.js';
@@ -59,8 +60,10 @@ export async function loadStationsFile(path: string): Promise<StationsFile> {
 
 export function parseStationsFile(text: string, file = 'stations.yaml'): StationsFile {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const issues: StationsFileIssue[] = [];
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new StationsFileError([{ file, ...deep, message: TOO_DEEP_MESSAGE }]);
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const at = (node: Node | Pair | null | undefined, message: string) => {
     const range = (node && 'range' in node ? node.range : undefined) ?? (node && 'key' in node ? (node.key as Node | null)?.range : undefined);
     const pos = lc.linePos(range?.[0] ?? 0);

@@ -98,6 +98,12 @@ t.test('the error message is one line per issue, file:line:col first', async (t)
   await t.rejects(loadStationsFile('/nonexistent/stations.yaml'), { name: 'StationsFileError', message: /\/nonexistent\/stations.yaml:1:1: cannot read the stations file \(ENOENT\)/ });
 });
 
+t.test('nesting thousands of levels deep: what is wrong and where, not a stack overflow', async (t) => {
+  t.same(issues('stations:\n  - ' + '['.repeat(5000) + ']'.repeat(5000) + '\n'), ['2:67 YAML: lists and mappings nested more than 64 levels deep']);
+  const block = 'stations:\n' + Array.from({ length: 3000 }, (_, i) => ' '.repeat(i + 2) + '- ').join('\n') + 'x\n';
+  t.same(issues(block), ['65:66 YAML: lists and mappings nested more than 64 levels deep']);
+});
+
 t.test('--sim N', async (t) => {
   const s = simulatedStations(3, { seed: 10, latency: { apduMs: 1 } });
   t.same(s.map((x) => [x.name, x.mover.type, (x.mover as { seed: number }).seed]), [['sim-1', 'simulated', 11], ['sim-2', 'simulated', 12], ['sim-3', 'simulated', 13]]);
