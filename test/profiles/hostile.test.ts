@@ -2,12 +2,13 @@
 // stand for billions of values), nesting thousands of levels deep (YAML and JSON), an alias
 // inside the node it names. Each is refused with exit 2, one clear message and its place; the
 // built binary runs them so that a hang or a crash shows as a failure, not a stuck test.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parseYaml, toPlain } from '../../profiles/source.js';
-import { cliProcess } from '../helpers/cli.js';
+import { cli, cliProcess } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cardsmith-hostile-'));
 const file = (name: string, text: string): string => {
@@ -71,5 +72,23 @@ t.test('nesting thousands of levels deep: what is wrong and where, exit 2', asyn
     t.equal(r.err, '', `${name}: nothing on stderr`);
     t.match(r.out, `${name}:${at}: error: YAML: lists and mappings nested more than 64 levels deep`, name);
     t.notMatch(r.out, /call stack/i, `${name}: no "Maximum call stack size exceeded"`);
+  }
+});
+
+t.test('100 000-character keys, values and names in a profile: every message line stays short', async (t) => {
+  const builtin = readFileSync(fileURLToPath(new URL('../../profiles/sscard-gen3.yaml', import.meta.url)), 'utf8');
+  const q = 'q'.repeat(100_000);
+  const edits: [string, string, string, RegExp][] = [
+    ['value.yaml', 'keyAlgorithm: 3des', `keyAlgorithm: ${q}`, /'q+… \(100000 characters\)' is not allowed for keyAlgorithm/],
+    ['key.yaml', 'keyAlgorithm: 3des', `keyAlgorithm: 3des\n${q.slice(0, 1000)}: 1`, /unknown key 'q+… \(1000 characters\)'/],
+    ['expr.yaml', 'concat(param.cardNumberLetter, serial(7))', `concat(record.${q}, serial(7))`, /record field 'q+… \(100000 characters\)' is not declared/],
+  ];
+  for (const [name, from, to, message] of edits) {
+    t.ok(builtin.includes(from), `${name}: the builtin profile has ${from}`);
+    const r = await cli(['profile', 'validate', file(name, builtin.replace(from, to))]);
+    t.equal(r.code, 2, `${name}: exit 2`);
+    t.match(r.out, message, name);
+    const longest = Math.max(...r.out.split('\n').map((l) => l.length));
+    t.ok(longest < 600, `${name}: longest line ${longest} characters`);
   }
 });

@@ -104,6 +104,12 @@ t.test('nesting thousands of levels deep: what is wrong and where, not a stack o
   t.same(issues(block), ['65:66 YAML: lists and mappings nested more than 64 levels deep']);
 });
 
+t.test('a 100 000-character key is echoed clipped', async (t) => {
+  const [issue] = issues(`stations:\n  - { name: a, mover: simulated, ${'k'.repeat(100_000)}: 1 }\n`);
+  t.ok(issue!.length < 200, `${issue!.length} characters`);
+  t.match(issue, /^2:34 stations\[0\]: unknown key "k+… \(100000 characters\)"; known: /);
+});
+
 t.test('--sim N', async (t) => {
   const s = simulatedStations(3, { seed: 10, latency: { apduMs: 1 } });
   t.same(s.map((x) => [x.name, x.mover.type, (x.mover as { seed: number }).seed]), [['sim-1', 'simulated', 11], ['sim-2', 'simulated', 12], ['sim-3', 'simulated', 13]]);
