@@ -7,6 +7,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { prepBatch } from '../../personalization/prep/index.js';
+import { loadProfile } from '../../profiles/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeStore, PASS } from './fixtures/store.js';
 
@@ -119,6 +121,23 @@ t.test('a full disk: one clear line, exit 1, nothing half-written left', { skip:
   // Today the manifest is what does not fit; the sizes may move, the promise may not.
   t.match(r2.err.trim().split('\n').at(-1), /^cardsmith: disk full while writing \S+\/b\/(manifest\.json|cards\.jsonl|\S*input-files\S*); nothing was prepared/);
   t.same(readdirSync(join(mnt, 'b')), [], 'nothing that looks like a batch');
+});
+
+// Without root: the kernel's /dev/full answers every write with ENOSPC; a link to it where prep
+// writes its cards gives the real error from the real write path.
+t.test('ENOSPC from the cards stream (via /dev/full): PrepError exit 1, no process crash, nothing left', { skip: existsSync('/dev/full') ? false : 'no /dev/full on this system' }, async (t) => {
+  const { store, dir } = await makeStore();
+  t.teardown(() => store.close());
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  symlinkSync('/dev/full', join(out, '.cards.jsonl.partial'));
+  const input = batch(dir, 20);
+  await t.rejects(prepBatch({ profile: loadProfile('builtin:sscard-gen3'), profileFile: 'builtin:sscard-gen3', input, store, out }), {
+    name: 'PrepError',
+    exitCode: 1,
+    message: `disk full while writing ${join(out, 'cards.jsonl')}; nothing was prepared (free space, or choose another --out, and run prep again)`,
+  });
+  t.same(readdirSync(out), [], 'nothing left');
 });
 
 /** Mounts a tmpfs of `size` at `dir`; the reason it could not, or undefined. */
