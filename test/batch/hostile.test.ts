@@ -86,3 +86,15 @@ t.test('CSV cells cardsmith writes: formulas neutralized (a leading quote), RFC 
   t.equal(csvCell(-3), '-3', 'numbers are numbers');
   t.equal(csvCell(undefined), '');
 });
+
+// JSON.parse itself does not recurse; this guards the checks after it (nothing may walk a value).
+t.test('JSON Lines nested 200 000 levels deep: a reject at its line and column, no stack overflow', async (t) => {
+  const dir = tmp();
+  const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+  writeFileSync(join(dir, 'deep.jsonl'), `{"pan": ${deep}, "name": "A"}\n${deep}\n`);
+  const r = await checkBatch(gp, join(dir, 'deep.jsonl'));
+  t.match(r.rejects, [
+    { line: 1, column: 2, field: 'pan', code: 'json-type', problem: 'must be a string, got a list' },
+    { line: 2, column: 1, code: 'json-not-object' },
+  ]);
+});
