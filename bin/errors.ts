@@ -1,6 +1,7 @@
 // Exit codes of every cardsmith command (DESIGN.md): 0 success, 1 the operation failed (the card
 // said no, a signature did not verify), 2 bad usage or bad input. Library code throws its own typed
 // errors; the CLI maps them here so that a user sees one line and no stack trace.
+import { clip } from '../bytes/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -42,8 +43,11 @@ export function exitCodeFor(err: unknown): number {
   return EXIT_FAILED;
 }
 
-/** One line a person can act on; never a stack trace (set CARDSMITH_DEBUG=1 for that). */
+/**
+ * One line a person can act on; never a stack trace (set CARDSMITH_DEBUG=1 for that). Each line
+ * is clipped: a message that quotes a huge input (a path, a value) stays readable.
+ */
 export function messageFor(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n').map((line) => clip(line, 1000)).join('\n');
 }

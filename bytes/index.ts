@@ -10,6 +10,8 @@ export class HexError extends Error {
   }
 }
 
+export { clip, MAX_ECHO } from './clip.js';
+
 const HEX_DIGITS = '0123456789ABCDEF';
 
 /**

@@ -3,7 +3,7 @@
 // GBK right-padded (00 unless the element says FF), 'cn' left-aligned with F nibbles, 'bcd'
 // right-aligned with 0 nibbles, dates as 4 BCD bytes YYYYMMDD, binary as given. A record of a
 // SIMPLE-TLV record file is tag ‖ length ‖ value (ISO/IEC 7816-4 §5.2.1).
-import { concat, toHex } from '../bytes/index.js';
+import { clip, concat, toHex } from '../bytes/index.js';
 import { decodeBcd, decodeCn, decodeDateCn, decodeGbk, encodeBcd, encodeCn, encodeDateCn, encodeGbk, Iso7816Error } from '../iso7816/index.js';
 
 export type Encoding = 'an' | 'cn' | 'bcd' | 'gbk' | 'binary' | 'date';
@@ -126,7 +126,7 @@ export function encodeParts(parts: readonly PartCodec[], values: Readonly<Record
   return concat(
     ...parts.map((p) => {
       const v = values[p.name];
-      if (v === undefined) throw new RangeError(`parts: no value for part '${p.name}'`);
+      if (v === undefined) throw new RangeError(`parts: no value for part '${clip(p.name)}'`);
       return encodeField(p, v);
     }),
   );

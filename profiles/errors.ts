@@ -1,6 +1,7 @@
 // Problems found in a profile, each tied to the file, line and column where it can be fixed.
 // A diagnostic is data, not an exception: validation collects every one of them so a person can
 // fix a profile in one pass; ProfileError carries them all when a caller needs a loaded profile.
+import { clip } from '../bytes/index.js';
 
 /** A place in a source file; line and column are 1-based (column counts UTF-16 units, as editors do). */
 export interface Loc {
@@ -21,10 +22,13 @@ export interface Diagnostic {
   loc: Loc;
 }
 
+/** Backstop: a message or hint longer than this (it quotes the user's text) is clipped. */
+const MAX_TEXT = 400;
+
 /** `file:line:col: error: message (hint: …)` — the form editors and CI logs link to. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const hint = d.hint ? ` (hint: ${d.hint})` : '';
-  return `${formatLoc(d.loc)}: ${d.severity}: ${d.message}${hint}`;
+  const hint = d.hint ? ` (hint: ${clip(d.hint, MAX_TEXT)})` : '';
+  return `${formatLoc(d.loc)}: ${d.severity}: ${clip(d.message, MAX_TEXT)}${hint}`;
 }
 
 export function formatLoc(loc: Loc): string {

@@ -2,7 +2,7 @@
 // dependency order on demand) and data elements as the bytes that go on the card. Data
 // preparation supplies the inputs — the checked record, the prep date, this card's serials and,
 // at run time, facts read from the card and a MAC callback backed by the key store.
-import { fromHex } from '../bytes/index.js';
+import { clip, fromHex } from '../bytes/index.js';
 import { encodeField, encodeParts, encodeTlvRecord, type FieldCodec, type FieldValue } from './codec.js';
 import { evaluate, ExprEvalError, type EvalEnv, type Expr, type Value } from './expr.js';
 import type { DataElement, Profile } from './types.js';
@@ -38,14 +38,14 @@ export function createCardEvaluator(profile: Profile, inputs: CardInputs): CardE
     ...(inputs.readFile ? { readFile: inputs.readFile } : {}),
     serial(name) {
       const v = inputs.serials?.[name];
-      if (v === undefined) throw new ExprEvalError(`no value of serial counter '${name}' was given for this card`, 0);
+      if (v === undefined) throw new ExprEvalError(`no value of serial counter '${clip(name)}' was given for this card`, 0);
       return v;
     },
     value(name) {
       const hit = memo.get(name);
       if (hit !== undefined) return hit;
       const e = exprs.get(name);
-      if (!e) throw new ExprEvalError(`value '${name}' is not declared`, 0);
+      if (!e) throw new ExprEvalError(`value '${clip(name)}' is not declared`, 0);
       const v = evaluate(e, env);
       memo.set(name, v);
       return v;

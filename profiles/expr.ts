@@ -14,7 +14,7 @@
 //
 // Types are text (with a length range, a character set and a GBK byte bound), bytes (with a
 // length range) and integers. docs/profiles.md "Expressions" lists every function.
-import { concat as concatBytes, fromHex, toHex } from '../bytes/index.js';
+import { clip, concat as concatBytes, fromHex, toHex } from '../bytes/index.js';
 import { encodeBcd, encodeCn, encodeGbk } from '../iso7816/index.js';
 import { addYears, cardNumberCheck, gb11643Check, luhnCheck } from './checkchars.js';
 import { didYouMean } from './suggest.js';
@@ -300,12 +300,12 @@ class Parser {
     }
     if (this.peek() !== '.') {
       const hint = FUNCTIONS.has(first) ? `${first} is a function: ${FUNCTIONS.get(first)!.signature}` : `names are ${REF_NAMESPACES.map((n) => `${n}.…`).join(', ')}`;
-      throw new ExprSyntaxError(`'${first}' is not a name this language knows`, at, hint);
+      throw new ExprSyntaxError(`'${clip(first)}' is not a name this language knows`, at, hint);
     }
     this.pos++;
     if (!(REF_NAMESPACES as readonly string[]).includes(first)) {
       const dym = didYouMean(first, REF_NAMESPACES);
-      throw new ExprSyntaxError(`unknown namespace '${first}'`, at, dym ?? `names are ${REF_NAMESPACES.map((n) => `${n}.…`).join(', ')}`);
+      throw new ExprSyntaxError(`unknown namespace '${clip(first)}'`, at, dym ?? `names are ${REF_NAMESPACES.map((n) => `${n}.…`).join(', ')}`);
     }
     const name = this.ident();
     if (this.peek() === '.') throw new ExprSyntaxError(`${first}.${name} has no parts (one dot only)`, this.pos);
@@ -394,21 +394,21 @@ class Checker {
       case 'record': {
         const t = this.scope.field(name);
         if (!t) {
-          return this.error(at, 'unknown-field', `record field '${name}' is not declared`, didYouMean(name, this.scope.fieldNames()) ?? 'declare it under record.fields, with its type');
+          return this.error(at, 'unknown-field', `record field '${clip(name)}' is not declared`, didYouMean(name, this.scope.fieldNames()) ?? 'declare it under record.fields, with its type');
         }
         this.note(this.refs.fields, name);
         return { type: t, phase: 'prep' };
       }
       case 'param': {
         const t = this.scope.param(name);
-        if (!t) return this.error(at, 'unknown-param', `parameter '${name}' is not declared`, didYouMean(name, this.scope.paramNames()) ?? 'declare it under parameters:');
+        if (!t) return this.error(at, 'unknown-param', `parameter '${clip(name)}' is not declared`, didYouMean(name, this.scope.paramNames()) ?? 'declare it under parameters:');
         this.note(this.refs.params, name);
         return { type: t, phase: 'prep' };
       }
       case 'value': {
         const v = this.scope.value(name);
-        if (v === 'cycle') return this.error(at, 'value-cycle', `value '${name}' depends on itself`, 'named values may use each other, but not in a circle');
-        if (!v) return this.error(at, 'unknown-value', `value '${name}' is not declared`, didYouMean(name, this.scope.valueNames()) ?? 'declare it under values:');
+        if (v === 'cycle') return this.error(at, 'value-cycle', `value '${clip(name)}' depends on itself`, 'named values may use each other, but not in a circle');
+        if (!v) return this.error(at, 'unknown-value', `value '${clip(name)}' is not declared`, didYouMean(name, this.scope.valueNames()) ?? 'declare it under values:');
         this.note(this.refs.values, name);
         return v;
       }
@@ -424,7 +424,7 @@ class Checker {
       case 'key': {
         const phase = this.scope.key(name);
         if (phase === undefined) {
-          return this.error(at, 'unknown-key-ref', `key '${name}' is not defined in this profile`, didYouMean(name, this.scope.keyNames()) ?? 'define it under keys: of a DF (or isd.keys / an applet)');
+          return this.error(at, 'unknown-key-ref', `key '${clip(name)}' is not defined in this profile`, didYouMean(name, this.scope.keyNames()) ?? 'define it under keys: of a DF (or isd.keys / an applet)');
         }
         this.note(this.refs.keys, name);
         return { type: { t: 'key', name }, phase };
@@ -434,7 +434,7 @@ class Checker {
 
   call(node: Extract<ExprNode, { k: 'call' }>): Checked | undefined {
     const fn = FUNCTIONS.get(node.fn);
-    if (!fn) return this.error(node.at, 'unknown-function', `unknown function '${node.fn}'`, didYouMean(node.fn, FUNCTIONS.keys()) ?? `functions: ${[...FUNCTIONS.keys()].join(', ')}`);
+    if (!fn) return this.error(node.at, 'unknown-function', `unknown function '${clip(node.fn)}'`, didYouMean(node.fn, FUNCTIONS.keys()) ?? `functions: ${[...FUNCTIONS.keys()].join(', ')}`);
     const [lo, hi] = fn.arity;
     if (node.args.length < lo || node.args.length > hi) {
       return this.error(node.at, 'expr-arity', `${node.fn} takes ${lo === hi ? lo : `${lo} to ${hi === Infinity ? 'any number of' : hi}`} argument${hi === 1 ? '' : 's'}, got ${node.args.length}`, fn.signature);
@@ -793,7 +793,7 @@ const FUNCTIONS = new Map<string, FnSpec>([
           if (n.t !== 'text' || n.constant === undefined) return report(args[1].node.at, "serial: the counter name must be written in quotes, e.g. serial(8, 'chip')");
           name = n.constant;
           if (!checker.scope.serial(name)) {
-            return report(args[1].node.at, `serial counter '${name}' is not declared`, didYouMean(name, checker.scope.serialNames()) ?? 'declare it under serials: (the default counter card needs no declaration)');
+            return report(args[1].node.at, `serial counter '${clip(name)}' is not declared`, didYouMean(name, checker.scope.serialNames()) ?? 'declare it under serials: (the default counter card needs no declaration)');
           }
         }
         checker.note(checker.refs.serials, name);
@@ -803,7 +803,7 @@ const FUNCTIONS = new Map<string, FnSpec>([
         const w = int(args[0]);
         const name = args[1] === undefined ? 'card' : str(args[1]);
         const v = String(env.serial(name));
-        if (v.length > w) throw new ExprEvalError(`serial counter '${name}' reached ${v}, which does not fit in ${w} digits`, node.at);
+        if (v.length > w) throw new ExprEvalError(`serial counter '${clip(name)}' reached ${v}, which does not fit in ${w} digits`, node.at);
         return v.padStart(w, '0');
       },
     },
@@ -1031,16 +1031,16 @@ function evalRef(node: Extract<ExprNode, { k: 'ref' }>, env: EvalEnv): Value {
   switch (node.ns) {
     case 'record': {
       const v = env.record[node.name];
-      if (v === undefined) throw new ExprEvalError(`record field '${node.name}' is missing`, node.at);
+      if (v === undefined) throw new ExprEvalError(`record field '${clip(node.name)}' is missing`, node.at);
       if (env.fileFields?.has(node.name)) {
-        if (!env.readFile) throw new ExprEvalError(`record field '${node.name}' names a file, and this evaluation cannot read files`, node.at);
+        if (!env.readFile) throw new ExprEvalError(`record field '${clip(node.name)}' names a file, and this evaluation cannot read files`, node.at);
         return v === '' ? new Uint8Array(0) : env.readFile(node.name, v);
       }
       return v;
     }
     case 'param': {
       const v = env.params[node.name];
-      if (v === undefined) throw new ExprEvalError(`parameter '${node.name}' is missing`, node.at);
+      if (v === undefined) throw new ExprEvalError(`parameter '${clip(node.name)}' is missing`, node.at);
       return v;
     }
     case 'value':

@@ -8,6 +8,7 @@
 // Paths are relative to the file that names them; `builtin:NAME` names a profile shipped in
 // profiles/. A file that (directly or through others) extends or includes itself is a cycle,
 // reported at the reference that closes it with the whole chain.
+import { clip } from '../bytes/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +81,7 @@ function load(ctx: Ctx, abs: string, chain: readonly string[], ref: { loc: Loc; 
     ctx.diagnostics.push({
       severity: 'error',
       code: 'include-cycle',
-      message: `'${ref?.text ?? basename(abs)}' makes a cycle: ${names.join(' → ')}`,
+      message: `'${clip(ref?.text ?? basename(abs), 240)}' makes a cycle: ${names.join(' → ')}`,
       hint: 'a profile cannot extend or include itself, directly or through other files; remove one link of the chain',
       loc: ref!.loc,
     });
@@ -97,7 +98,7 @@ function load(ctx: Ctx, abs: string, chain: readonly string[], ref: { loc: Loc; 
       ctx.diagnostics.push({
         severity: 'error',
         code: 'include-missing',
-        message: `cannot read '${ref.text}' (${code === 'ENOENT' ? 'no such file' : code})`,
+        message: `cannot read '${clip(ref.text, 240)}' (${code === 'ENOENT' ? 'no such file' : code})`,
         hint: 'paths are relative to the file that names them; builtin:NAME names a shipped profile',
         loc: ref.loc,
       });

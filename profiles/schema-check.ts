@@ -5,6 +5,7 @@
 // column of the offending key or value, with a hint: "did you mean" for unknown keys and enum
 // values, the schema's own description for patterns and missing keys.
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { clip } from '../bytes/index.js';
 import type { Diagnostic, Loc } from './errors.js';
 import { PROFILE_SCHEMA } from './schema.js';
 import { nodeAt, toPlain, type LNode } from './source.js';
@@ -65,13 +66,15 @@ function toDiagnostic(root: LNode, e: ErrorObject): Diagnostic | undefined {
   const segs = segmentsOf(e.instancePath);
   const at = nodeAt(root, segs);
   const node = at.node;
-  const last = segs[segs.length - 1];
+  const seg = segs[segs.length - 1];
+  // Keys and values are the user's: echoed clipped (a megabyte key, one short line).
+  const last = seg === undefined ? undefined : clip(seg);
   const parent = e.parentSchema as SchemaNode | undefined;
   const diag = (loc: Loc, code: string, message: string, hint?: string): Diagnostic => ({ severity: 'error', code, message, hint, loc });
   const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {
     const entry = node.kind === 'map' ? node.entries.find((x) => x.key === propertyName) : undefined;
-    return diag(entry?.keyLoc ?? node.loc, 'bad-name', `'${propertyName}' is not a valid name`, 'names start with a letter or _ and hold letters, digits, _ and -');
+    return diag(entry?.keyLoc ?? node.loc, 'bad-name', `'${clip(propertyName)}' is not a valid name`, 'names start with a letter or _ and hold letters, digits, _ and -');
   }
   switch (e.keyword) {
     case 'if':
@@ -82,7 +85,7 @@ function toDiagnostic(root: LNode, e: ErrorObject): Diagnostic | undefined {
       const entry = node.kind === 'map' ? node.entries.find((x) => x.key === key) : undefined;
       const known = Object.keys(parent?.properties ?? {});
       const hint = didYouMean(key, known) ?? (known.length > 0 ? `known keys here: ${known.join(', ')}` : undefined);
-      return diag(entry?.keyLoc ?? node.loc, 'unknown-key', `unknown key '${key}'${last !== undefined ? ` in ${last}` : ''}`, hint);
+      return diag(entry?.keyLoc ?? node.loc, 'unknown-key', `unknown key '${clip(key)}'${last !== undefined ? ` in ${last}` : ''}`, hint);
     }
     case 'required': {
       const missing = (e.params as { missingProperty: string }).missingProperty;
@@ -98,18 +101,18 @@ function toDiagnostic(root: LNode, e: ErrorObject): Diagnostic | undefined {
     case 'enum': {
       const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
       const hint = (typeof e.data === 'string' ? didYouMean(e.data, allowed) : undefined) ?? `one of: ${allowed.join(', ')}`;
-      return diag(node.loc, 'bad-value', `'${String(e.data)}' is not allowed for ${last ?? 'this value'}`, hint);
+      return diag(node.loc, 'bad-value', `'${clip(e.data)}' is not allowed for ${last ?? 'this value'}`, hint);
     }
     case 'const':
-      return diag(node.loc, 'bad-value', `'${String(e.data)}' is not allowed for ${last ?? 'this value'}`, `write ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`);
+      return diag(node.loc, 'bad-value', `'${clip(e.data)}' is not allowed for ${last ?? 'this value'}`, `write ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`);
     case 'pattern':
-      return diag(node.loc, 'bad-format', `'${String(e.data)}' is not a valid ${last ?? 'value'}`, parent?.description ?? `it must match ${(e.params as { pattern: string }).pattern}`);
+      return diag(node.loc, 'bad-format', `'${clip(e.data)}' is not a valid ${last ?? 'value'}`, parent?.description ?? `it must match ${(e.params as { pattern: string }).pattern}`);
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
       const p = e.params as { comparison: string; limit: number };
-      return diag(node.loc, 'out-of-range', `${last ?? 'value'} ${String(e.data)} is out of range (must be ${p.comparison} ${p.limit})`, parent?.description);
+      return diag(node.loc, 'out-of-range', `${last ?? 'value'} ${clip(e.data)} is out of range (must be ${p.comparison} ${p.limit})`, parent?.description);
     }
     case 'minItems':
     case 'maxItems':

@@ -3,8 +3,9 @@
 // `yaml` package (eemeli/yaml, YAML 1.2): it keeps node ranges and the raw source text of scalars,
 // reports syntax errors with offsets, and refuses duplicate keys — which is how a duplicate file
 // or key *name* in one DF is found.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, Loc } from './errors.js';
+import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_NODES, TOO_DEEP_MESSAGE, tooDeepAt } from './yaml-limits.js';
 
 export interface LBase {
   loc: Loc;
@@ -73,6 +74,10 @@ export interface ParsedFile {
 export function parseYaml(text: string, file: string): ParsedFile {
   const lineCounter = new LineCounter();
   const diagnostics: Diagnostic[] = [];
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    return { root: undefined, diagnostics: [{ severity: 'error', code: 'yaml-too-deep', message: TOO_DEEP_MESSAGE, hint: 'a profile nests a few levels; this file looks generated or damaged', loc: { file, ...deep } }] };
+  }
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
@@ -89,7 +94,10 @@ export function parseYaml(text: string, file: string): ParsedFile {
   }
   if (doc.errors.length > 0) return { root: undefined, diagnostics };
   if (doc.contents === null) return { root: undefined, diagnostics };
-  const root = convert(doc, doc.contents as YamlNode, text, locOf, [], diagnostics, 0);
+  const state: ConvertState = { doc, aliases: aliasTargets(doc), expanding: new Set(), aliasUses: 0, nodes: 0, exhausted: false };
+  const root = convert(state, doc.contents as YamlNode, text, locOf, [], diagnostics, 0);
+  // Past a limit the tree is cut short: checking it would only add noise to the one real error.
+  if (state.exhausted) return { root: undefined, diagnostics };
   return { root, diagnostics };
 }
 
@@ -105,15 +113,42 @@ function yamlMessage(code: string, message: string): { message: string; hint?: s
       return { message: `YAML syntax: ${first}`, hint: 'check the indentation and the quotes on this line' };
     case 'TAG_RESOLVE_FAILED':
       return { message: `YAML: ${first}`, hint: 'the only tag profiles use is !delete' };
+    case 'RESOURCE_EXHAUSTION':
+      return { message: TOO_DEEP_MESSAGE };
     default:
       return { message: `YAML syntax: ${first}` };
   }
 }
 
-const MAX_DEPTH = 64;
+interface ConvertState {
+  doc: Document;
+  /** Each alias node → the anchored node it stands for (resolved once: the library's lookup walks the whole document per call). */
+  aliases: Map<YamlNode, YamlNode | undefined>;
+  /** Anchored nodes being expanded now: an alias to one of them would expand forever. */
+  expanding: Set<YamlNode>;
+  aliasUses: number;
+  nodes: number;
+  /** A limit was hit (reported once): the rest converts to nulls at once. */
+  exhausted: boolean;
+  /** The alias in the document's own text being expanded: limits are reported there, not inside the anchor. */
+  outerAlias?: Loc | undefined;
+}
+
+/** Each alias → the last node before it with that anchor (YAML 1.2 §3.2.2.2), in one walk of the document. */
+function aliasTargets(doc: Document): Map<YamlNode, YamlNode | undefined> {
+  const anchors = new Map<string, YamlNode>();
+  const out = new Map<YamlNode, YamlNode | undefined>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) out.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return out;
+}
 
 function convert(
-  doc: Document,
+  state: ConvertState,
   node: YamlNode,
   text: string,
   locOf: (offset: number) => Loc,
@@ -123,18 +158,34 @@ function convert(
 ): LNode {
   const start = node.range?.[0] ?? 0;
   const loc = locOf(start);
-  if (depth > MAX_DEPTH) {
-    diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: `YAML: nested more than ${MAX_DEPTH} levels deep`, loc });
+  const stop = (code: string, message: string, hint?: string): LScalar => {
+    state.exhausted = true;
+    diagnostics.push({ severity: 'error', code, message, hint, loc: state.outerAlias ?? loc });
     return { kind: 'scalar', value: null, loc };
+  };
+  if (state.exhausted) return { kind: 'scalar', value: null, loc };
+  if (depth > MAX_YAML_DEPTH) return stop('yaml-too-deep', TOO_DEEP_MESSAGE);
+  if (++state.nodes > MAX_YAML_NODES) {
+    return stop('yaml-too-large', `YAML: the aliases here expand the file to more than ${MAX_YAML_NODES} values`, 'write the values out, or use fewer nested aliases');
   }
   if (isAlias(node)) {
-    const target = node.resolve(doc);
+    const target = state.aliases.get(node);
     if (!target) {
       diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: `YAML: alias *${node.source} names no anchor`, loc });
       return { kind: 'scalar', value: null, loc };
     }
+    if (state.expanding.has(target)) return stop('yaml-syntax', `YAML: alias *${node.source} is inside the node it names`, 'an alias cannot repeat the list or mapping it is part of');
+    if (++state.aliasUses > MAX_YAML_ALIASES) return stop('yaml-too-large', `YAML: more than ${MAX_YAML_ALIASES} aliases are used`, 'write the values out, or use fewer aliases');
     // An alias stands for the anchored node; its places stay those of the anchor, where the text is.
-    return convert(doc, target as YamlNode, text, locOf, path, diagnostics, depth + 1);
+    const outermost = state.outerAlias === undefined;
+    if (outermost) state.outerAlias = loc;
+    state.expanding.add(target);
+    try {
+      return convert(state, target, text, locOf, path, diagnostics, depth + 1);
+    } finally {
+      state.expanding.delete(target);
+      if (outermost) state.outerAlias = undefined;
+    }
   }
   if (isMap(node)) {
     const entries: LEntry[] = [];
@@ -153,7 +204,7 @@ function convert(
       const keyLoc = locOf(keyStart);
       const valueNode = pair.value as YamlNode | null;
       const value: LNode = valueNode
-        ? convert(doc, valueNode, text, locOf, [...path, key], diagnostics, depth + 1)
+        ? convert(state, valueNode, text, locOf, [...path, key], diagnostics, depth + 1)
         : { kind: 'scalar', value: null, loc: keyLoc };
       value.keyLoc = keyLoc;
       entries.push({ key, keyLoc, value });
@@ -167,7 +218,7 @@ function convert(
         items.push({ kind: 'scalar', value: null, loc });
         continue;
       }
-      items.push(convert(doc, item as YamlNode, text, locOf, path, diagnostics, depth + 1));
+      items.push(convert(state, item as YamlNode, text, locOf, path, diagnostics, depth + 1));
     }
     return { kind: 'seq', items, loc };
   }

@@ -22,7 +22,10 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestD = Infinity;
   let bestPrefix = -1;
+  const limit = Math.max(1, Math.floor(name.length / 3));
   for (const c of candidates) {
+    // The distance is at least the difference in length: skip the table (a 1 MB name is no typo).
+    if (Math.abs(name.length - c.length) > limit) continue;
     const dist = editDistance(name, c);
     // On a tie, the candidate sharing the longest start wins ('sfid' → 'sfi', not 'fid').
     const prefix = commonPrefix(name.toLowerCase(), c.toLowerCase());
@@ -32,7 +35,6 @@ export function closest(name: string, candidates: Iterable<string>): string | un
       bestPrefix = prefix;
     }
   }
-  const limit = Math.max(1, Math.floor(name.length / 3));
   return best !== undefined && bestD <= limit && bestD > 0 ? best : best !== undefined && bestD === 0 && best !== name ? best : undefined;
 }
 

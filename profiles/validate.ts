@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath, dirname } from 'node:path';
-import { equal, fromHex, toHex } from '../bytes/index.js';
+import { clip, equal, fromHex, toHex } from '../bytes/index.js';
 import { DIVERSIFY_METHODS, type DiversifyMethod, type KeyType as GpKeyType } from '../crypto/diversify.js';
 import { buildTlv, encodeGbk, encodeTag, MAX_EXTENDED_DATA, MAX_EXTENDED_LE, MAX_SHORT_DATA, MAX_SHORT_LE, parseTlv } from '../iso7816/index.js';
 import { ALLOWED_PADS, type Encoding } from './codec.js';
@@ -343,7 +343,7 @@ class Builder {
       if (!mfNode) this.error(this.keyLocOf(r, 'card'), 'missing-key', "an sscard profile needs 'mf', the file tree", 'mf: { keys: …, files: … }');
       else mf = this.declareDf(mfNode, 'MF', '', undefined);
       for (const k of ['isd', 'loadFiles', 'applets']) {
-        if (entry(r, k)) this.error(this.keyLocOf(r, k), 'cos-mismatch', `'${k}' is for globalplatform cards; this profile's cos is sscard`);
+        if (entry(r, k)) this.error(this.keyLocOf(r, k), 'cos-mismatch', `'${clip(k)}' is for globalplatform cards; this profile's cos is sscard`);
       }
     } else {
       if (mfNode) this.error(this.keyLocOf(r, 'mf'), 'cos-mismatch', "'mf' (a file tree) is for sscard cards; a globalplatform card has applets", 'use isd:, loadFiles: and applets:');
@@ -470,12 +470,12 @@ class Builder {
     const loc = this.locOf(map, key);
     if (!ref) {
       if (entry(this.get(this.root, 'keyStore'), name)) return undefined; // malformed entry, reported by the schema
-      this.error(loc, 'unknown-keystore-alias', `${what} '${name}' is not declared under keyStore`, didYouMean(name, Object.keys(this.keyStore)) ?? 'add it to keyStore: with its label and algorithm');
+      this.error(loc, 'unknown-keystore-alias', `${what} '${clip(name)}' is not declared under keyStore`, didYouMean(name, Object.keys(this.keyStore)) ?? 'add it to keyStore: with its label and algorithm');
       return undefined;
     }
     this.usedAliases.add(name);
     if (want && !want.includes(ref.alg)) {
-      this.error(loc, 'keystore-algorithm', `${what} '${name}' is ${showAlg(ref.alg)}, here ${want.map(showAlg).join(' or ')} is needed`);
+      this.error(loc, 'keystore-algorithm', `${what} '${clip(name)}' is ${showAlg(ref.alg)}, here ${want.map(showAlg).join(' or ')} is needed`);
     }
     return ref;
   }
@@ -502,9 +502,9 @@ class Builder {
     }
     const key = this.str(rec, 'key');
     if (key !== undefined && !this.fields.has(key)) {
-      this.error(this.locOf(rec, 'key'), 'unknown-field', `record key '${key}' is not one of the record's fields`, didYouMean(key, this.fields.keys()) ?? 'name the field that identifies a cardholder, e.g. ssn');
+      this.error(this.locOf(rec, 'key'), 'unknown-field', `record key '${clip(key)}' is not one of the record's fields`, didYouMean(key, this.fields.keys()) ?? 'name the field that identifies a cardholder, e.g. ssn');
     } else if (key !== undefined && this.fields.get(key)!.required === false) {
-      this.error(this.locOf(rec, 'key'), 'optional-key-field', `record key '${key}' is optional; a key field must be required`);
+      this.error(this.locOf(rec, 'key'), 'optional-key-field', `record key '${clip(key)}' is optional; a key field must be required`);
     }
   }
 
@@ -548,24 +548,24 @@ class Builder {
     for (const e of this.entries(node)) {
       // Keys the schema does not know are reported by it ("unknown key"); here only misplaced known ones.
       if (known.has(e.key) && !common.includes(e.key) && !allowed[type].includes(e.key)) {
-        this.error(e.keyLoc, 'field-option', `'${e.key}' does not apply to a ${type} field`, allowed[type].length ? `${type} fields take: ${allowed[type].join(', ')}` : `a ${type} field takes no options besides required and description`);
+        this.error(e.keyLoc, 'field-option', `'${clip(e.key)}' does not apply to a ${type} field`, allowed[type].length ? `${type} fields take: ${allowed[type].join(', ')}` : `a ${type} field takes no options besides required and description`);
       }
     }
     if (type === 'text' && f.maxLength === undefined && f.maxBytes === undefined) {
-      this.error(keyLoc, 'field-length', `text field '${name}' needs maxLength or maxBytes`, 'say how long the text may be, e.g. maxBytes: 30 for a GBK name');
+      this.error(keyLoc, 'field-length', `text field '${clip(name)}' needs maxLength or maxBytes`, 'say how long the text may be, e.g. maxBytes: 30 for a GBK name');
     }
     if (type === 'text' && f.charset === undefined) f.charset = 'gbk';
-    if (type === 'file' && f.maxBytes === undefined) this.error(keyLoc, 'field-length', `file field '${name}' needs maxBytes`, 'the largest file accepted, e.g. maxBytes: 8192');
-    if (type === 'digits' && f.maxLength === undefined) this.error(keyLoc, 'field-length', `digits field '${name}' needs length or maxLength`);
-    if (type === 'enum' && (!f.values || f.values.length === 0)) this.error(keyLoc, 'field-values', `enum field '${name}' needs values`, "values: ['1', '2']");
+    if (type === 'file' && f.maxBytes === undefined) this.error(keyLoc, 'field-length', `file field '${clip(name)}' needs maxBytes`, 'the largest file accepted, e.g. maxBytes: 8192');
+    if (type === 'digits' && f.maxLength === undefined) this.error(keyLoc, 'field-length', `digits field '${clip(name)}' needs length or maxLength`);
+    if (type === 'enum' && (!f.values || f.values.length === 0)) this.error(keyLoc, 'field-values', `enum field '${clip(name)}' needs values`, "values: ['1', '2']");
     if (f.minLength !== undefined && f.maxLength !== undefined && f.minLength > f.maxLength) {
-      this.error(keyLoc, 'field-length', `field '${name}': minLength ${f.minLength} is more than maxLength ${f.maxLength}`);
+      this.error(keyLoc, 'field-length', `field '${clip(name)}': minLength ${f.minLength} is more than maxLength ${f.maxLength}`);
     }
     if (f.pattern !== undefined) {
       try {
         new RegExp(f.pattern, 'u');
       } catch (e) {
-        this.error(this.locOf(node, 'pattern'), 'bad-pattern', `field '${name}': the pattern is not a regular expression (${(e as Error).message})`);
+        this.error(this.locOf(node, 'pattern'), 'bad-pattern', `field '${clip(name)}': the pattern is not a regular expression (${(e as Error).message})`);
       }
     }
     return f;
@@ -609,7 +609,7 @@ class Builder {
       try {
         aid = encodeGbk(aidText);
         if (aid.length > 16) {
-          this.error(this.locOf(node, 'aidText'), 'aid-length', `DF name '${aidText}' is ${aid.length} bytes in GBK; a DF name holds at most 16`);
+          this.error(this.locOf(node, 'aidText'), 'aid-length', `DF name '${clip(aidText)}' is ${aid.length} bytes in GBK; a DF name holds at most 16`);
           aid = undefined;
         }
       } catch (e) {
@@ -685,7 +685,7 @@ class Builder {
     if (structure === 'transparent') {
       if (entry(node, 'size') === undefined) this.error(loc, 'ef-size', `transparent EF ${name} needs size`, 'size: bytes of the file');
       for (const k of ['recordLength', 'records', 'tlv']) {
-        if (entry(node, k)) this.error(this.keyLocOf(node, k), 'ef-shape', `'${k}' is for record files; EF ${name} is transparent`);
+        if (entry(node, k)) this.error(this.keyLocOf(node, k), 'ef-shape', `'${clip(k)}' is for record files; EF ${name} is transparent`);
       }
     } else {
       for (const k of ['recordLength', 'records']) {
@@ -709,7 +709,7 @@ class Builder {
     const decl: KeyDecl = { name, owner, df, node: m, role, id: this.hexNum(m, 'id') };
     this.keyDecls.set(name, decl);
     if (df && role !== undefined && !SSCARD_ROLES.has(role)) {
-      this.error(this.locOf(m, 'type'), 'key-role', `key type '${role}' is not one of the social-security COS's key types`, `use ${[...SSCARD_ROLES].join(', ')}`);
+      this.error(this.locOf(m, 'type'), 'key-role', `key type '${clip(role)}' is not one of the social-security COS's key types`, `use ${[...SSCARD_ROLES].join(', ')}`);
     }
   }
 
@@ -817,7 +817,7 @@ class Builder {
     if (kind === 'pin') {
       const pin = this.pinDecls.get(name);
       if (!pin) {
-        this.error(nameLoc, 'unknown-pin', `${op}: PIN '${name}' is not defined`, didYouMean(name, this.pinDecls.keys()) ?? 'define it under pins: of this DF or a DF above it');
+        this.error(nameLoc, 'unknown-pin', `${op}: PIN '${clip(name)}' is not defined`, didYouMean(name, this.pinDecls.keys()) ?? 'define it under pins: of this DF or a DF above it');
         return { kind: 'never' };
       }
       if (!chain.includes(pin.df)) {
@@ -830,7 +830,7 @@ class Builder {
     }
     const key = this.keyDecls.get(name);
     if (!key) {
-      this.error(nameLoc, 'unknown-key-ref', `${op}: key '${name}' is not defined`, didYouMean(name, this.keyDecls.keys()) ?? 'define it under keys: of this DF or a DF above it');
+      this.error(nameLoc, 'unknown-key-ref', `${op}: key '${clip(name)}' is not defined`, didYouMean(name, this.keyDecls.keys()) ?? 'define it under keys: of this DF or a DF above it');
       return { kind: 'never' };
     }
     const types = kind === 'auth' ? ['external-auth', 'master'] : ['line-protection'];
@@ -870,7 +870,7 @@ class Builder {
       if (!el) continue;
       const src = this.map(e.value)!;
       if (ef.structure === 'transparent') {
-        for (const k of ['tag', 'record']) if (entry(src, k)) this.error(this.keyLocOf(src, k), 'element-place', `'${k}' is for record files; ${ef.name} is transparent (use offset)`);
+        for (const k of ['tag', 'record']) if (entry(src, k)) this.error(this.keyLocOf(src, k), 'element-place', `'${clip(k)}' is for record files; ${ef.name} is transparent (use offset)`);
         el.offset = this.num(src, 'offset') ?? nextOffset;
         nextOffset = el.offset + el.length;
         if (el.offset + el.length > ef.size && ef.size > 0) {
@@ -900,7 +900,7 @@ class Builder {
           this.warn(el.loc, 'record-short', `${ef.structure} records are exactly ${ef.recordLength} bytes; ${el.name} may be shorter and is then padded`);
         }
       } else {
-        for (const k of ['tag', 'offset']) if (entry(src, k)) this.error(this.keyLocOf(src, k), 'element-place', `'${k}' does not apply in ${ef.name} (a record file without tlv: use record: N)`);
+        for (const k of ['tag', 'offset']) if (entry(src, k)) this.error(this.keyLocOf(src, k), 'element-place', `'${clip(k)}' does not apply in ${ef.name} (a record file without tlv: use record: N)`);
         const rec = this.num(src, 'record');
         if (rec === undefined) {
           this.error(el.loc, 'element-place', `element ${el.name} of record file ${ef.name} needs record: N`);
@@ -1194,10 +1194,10 @@ class Builder {
         if (field === undefined) this.error(this.keyLocOf(m, 'initial'), 'pin-source', `PIN ${p.name} comes from the record, so initial needs field:`);
         else {
           const f = this.fields.get(field);
-          if (!f) this.error(this.locOf(init, 'field'), 'unknown-field', `PIN ${p.name}: record field '${field}' is not declared`, didYouMean(field, this.fields.keys()) ?? 'declare it under record.fields with type: pin');
-          else if (f.type !== 'pin') this.error(this.locOf(init, 'field'), 'pin-source', `PIN ${p.name}: field '${field}' is ${f.type}; a PIN field has type pin`);
+          if (!f) this.error(this.locOf(init, 'field'), 'unknown-field', `PIN ${p.name}: record field '${clip(field)}' is not declared`, didYouMean(field, this.fields.keys()) ?? 'declare it under record.fields with type: pin');
+          else if (f.type !== 'pin') this.error(this.locOf(init, 'field'), 'pin-source', `PIN ${p.name}: field '${clip(field)}' is ${f.type}; a PIN field has type pin`);
           else if ((f.minLength ?? 4) < minLength || (f.maxLength ?? 12) > maxLength) {
-            this.error(this.locOf(init, 'field'), 'pin-length', `PIN ${p.name} is ${range(minLength, maxLength)} digits, but field '${field}' allows ${range(f.minLength ?? 4, f.maxLength ?? 12)}`, 'give the field the same length bounds');
+            this.error(this.locOf(init, 'field'), 'pin-length', `PIN ${p.name} is ${range(minLength, maxLength)} digits, but field '${clip(field)}' allows ${range(f.minLength ?? 4, f.maxLength ?? 12)}`, 'give the field the same length bounds');
           }
           initial = { kind: 'record', field };
         }
@@ -1241,7 +1241,7 @@ class Builder {
     const k = this.keyDecls.get(name);
     const loc = this.locOf(m, key);
     if (!k) {
-      this.error(loc, 'unknown-key-ref', `PIN ${p.name}: ${key} key '${name}' is not defined`, didYouMean(name, this.keyDecls.keys()) ?? `define a ${role} key`);
+      this.error(loc, 'unknown-key-ref', `PIN ${p.name}: ${key} key '${clip(name)}' is not defined`, didYouMean(name, this.keyDecls.keys()) ?? `define a ${role} key`);
       return undefined;
     }
     if (k.role !== role) this.error(loc, 'key-role', `PIN ${p.name}: ${key} needs a ${role} key, and ${name} is ${k.role ?? 'untyped'}`);
@@ -1305,7 +1305,7 @@ class Builder {
       if (!aid || cap === undefined) continue;
       const capLoc = this.locOf(e.value, 'cap');
       const abs = resolvePath(dirname(this.absOf(capLoc.file)), cap);
-      if (!existsSync(abs)) this.error(capLoc, 'cap-missing', `CAP file '${cap}' does not exist`, 'the path is relative to the profile file that names it');
+      if (!existsSync(abs)) this.error(capLoc, 'cap-missing', `CAP file '${clip(cap, 240)}' does not exist`, 'the path is relative to the profile file that names it');
       loadFiles.push({ name: e.key, aid, cap: abs, loc: e.keyLoc });
     }
     const applets: AppletSpec[] = [];
@@ -1317,7 +1317,7 @@ class Builder {
       const aid = this.hex(m, 'aid');
       if (!m || loadFile === undefined || !module || !aid) continue;
       if (!loadFiles.some((l) => l.name === loadFile) && !entry(this.get(r, 'loadFiles'), loadFile)) {
-        this.error(this.locOf(m, 'loadFile'), 'unknown-load-file', `load file '${loadFile}' is not declared`, didYouMean(loadFile, loadFiles.map((l) => l.name)) ?? 'declare it under loadFiles:');
+        this.error(this.locOf(m, 'loadFile'), 'unknown-load-file', `load file '${clip(loadFile)}' is not declared`, didYouMean(loadFile, loadFiles.map((l) => l.name)) ?? 'declare it under loadFiles:');
       }
       const other = aids.get(toHex(aid));
       if (other) this.error(this.locOf(m, 'aid'), 'duplicate-aid', `instance AID ${toHex(aid)} is already used by ${other}`);
@@ -1383,7 +1383,7 @@ class Builder {
         for (const i of v.items) {
           if (i.kind !== 'scalar' || typeof i.value !== 'string') continue;
           const decl = this.keyDecls.get(i.value);
-          if (!decl) this.error(i.loc, 'unknown-key-ref', `DGI ${hex4(dgi)}: key '${i.value}' is not defined`, didYouMean(i.value, this.keyDecls.keys()) ?? `define it under applets.${appletName}.keys`);
+          if (!decl) this.error(i.loc, 'unknown-key-ref', `DGI ${hex4(dgi)}: key '${clip(i.value)}' is not defined`, didYouMean(i.value, this.keyDecls.keys()) ?? `define it under applets.${appletName}.keys`);
           else if (decl.owner !== `applet:${appletName}`) this.error(i.loc, 'key-not-visible', `DGI ${hex4(dgi)}: key ${i.value} belongs to ${decl.owner}, not to applet ${appletName}`);
           names.push(i.value);
         }
@@ -1458,7 +1458,7 @@ class Builder {
     const ca = this.alias(pki, 'ca', ['sm2'], 'CA key');
     const pinName = this.str(pki, 'pin');
     if (pinName !== undefined && !this.pinDecls.has(pinName)) {
-      this.error(this.locOf(pki, 'pin'), 'unknown-pin', `PIN '${pinName}' is not defined`, didYouMean(pinName, this.pinDecls.keys()));
+      this.error(this.locOf(pki, 'pin'), 'unknown-pin', `PIN '${clip(pinName)}' is not defined`, didYouMean(pinName, this.pinDecls.keys()));
     }
     const keyPairs: KeyPairSpec[] = [];
     for (const e of this.entries(this.get(pki, 'keyPairs'))) {
@@ -1498,7 +1498,7 @@ class Builder {
     const subject: PkiSpec['subject'] = [];
     for (const e of this.entries(this.get(pki, 'subject'))) {
       if (!SUBJECT_ATTRIBUTES.includes(e.key)) {
-        this.error(e.keyLoc, 'subject-attribute', `'${e.key}' is not a subject attribute cardsmith's CA knows`, didYouMean(e.key, SUBJECT_ATTRIBUTES) ?? `use ${SUBJECT_ATTRIBUTES.join(', ')}`);
+        this.error(e.keyLoc, 'subject-attribute', `'${clip(e.key)}' is not a subject attribute cardsmith's CA knows`, didYouMean(e.key, SUBJECT_ATTRIBUTES) ?? `use ${SUBJECT_ATTRIBUTES.join(', ')}`);
         continue;
       }
       const v = this.exprNode(e.value, `subject ${e.key}`);
@@ -1539,8 +1539,8 @@ class Builder {
           const w = this.num(m, 'width');
           const h = this.num(m, 'height');
           const f = this.fields.get(field);
-          if (!f) this.error(this.locOf(m, 'photo'), 'unknown-field', `record field '${field}' is not declared`, didYouMean(field, this.fields.keys()));
-          else if (f.type !== 'file') this.error(this.locOf(m, 'photo'), 'face-item', `the photo comes from a file field; '${field}' is ${f.type}`);
+          if (!f) this.error(this.locOf(m, 'photo'), 'unknown-field', `record field '${clip(field)}' is not declared`, didYouMean(field, this.fields.keys()));
+          else if (f.type !== 'file') this.error(this.locOf(m, 'photo'), 'face-item', `the photo comes from a file field; '${clip(field)}' is ${f.type}`);
           if (w === undefined || h === undefined) {
             this.error(e.keyLoc, 'face-item', `photo ${e.key} needs width and height (the box, mm)`);
             continue;
@@ -1570,7 +1570,7 @@ class Builder {
       const hash = item.value.lastIndexOf('#');
       const member = hash > 0 && !/[\\/]/.test(item.value.slice(hash + 1)) ? item.value.slice(hash) : '';
       const file = resolvePath(dirname(this.absOf(loc.file)), member ? item.value.slice(0, hash) : item.value);
-      if (!existsSync(file)) this.warn(loc, 'font-missing', `face.fonts[${i}]: font file '${item.value}' does not exist here`, 'the path is relative to the profile file that names it; faces use the next font that has each character');
+      if (!existsSync(file)) this.warn(loc, 'font-missing', `face.fonts[${i}]: font file '${clip(item.value, 240)}' does not exist here`, 'the path is relative to the profile file that names it; faces use the next font that has each character');
       fonts.push(file + member);
     }
     return { width, height, ...(fonts.length ? { fonts } : {}), front: side('front'), back: side('back') };
@@ -1578,7 +1578,7 @@ class Builder {
 
   checkUnused(): void {
     for (const [alias, ref] of Object.entries(this.keyStore)) {
-      if (!this.usedAliases.has(alias)) this.warn(ref.loc, 'unused-keystore-alias', `keyStore alias '${alias}' is not used`, 'remove it, or name it from a key (derive.master), transport.key or pki.ca');
+      if (!this.usedAliases.has(alias)) this.warn(ref.loc, 'unused-keystore-alias', `keyStore alias '${clip(alias)}' is not used`, 'remove it, or name it from a key (derive.master), transport.key or pki.ca');
     }
   }
 }

@@ -100,7 +100,8 @@ export function prepCommand(ctx: Ctx): CommandModule {
       if (!result.ok) {
         if (a.json) ctx.io.out(JSON.stringify({ ok: false, rejected: result.rejects.length, rejects: result.rejects, rejectsFile: result.rejectsFile }));
         else for (const r of result.rejects) ctx.io.err(formatReject(a.input, r));
-        throw new UsageError(`${a.input}: ${result.rejects.length} problem${result.rejects.length === 1 ? '' : 's'}; nothing prepared (--skip-invalid prepares the valid records)`);
+        const problems = `${result.rejects.length} problem${result.rejects.length === 1 ? '' : 's'}`;
+        throw new UsageError(`${a.input}: ${problems}; nothing prepared ${a.skipInvalid ? '(no record is valid)' : '(--skip-invalid prepares the valid records)'}`);
       }
       const m = result.manifest!;
       if (a.json) ctx.io.out(JSON.stringify({ ok: true, out: a.out, cards: m.cards, records: m.input.records, rejected: m.input.rejected, serials: m.serials, ...(result.rejectsFile ? { rejectsFile: result.rejectsFile } : {}) }));

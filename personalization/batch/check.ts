@@ -6,6 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { PRIVATE_FILE_MODE } from '../../files/private.js';
+import { clip } from '../../bytes/index.js';
 import { createCardEvaluator, didYouMean, ExprEvalError, showValue, type FieldSpec, type Profile } from '../../profiles/index.js';
 import { parseCsv } from './csv.js';
 import { readUtf8 } from './decode.js';
@@ -71,7 +72,9 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
   const keyField = profile.record.key;
   const fileFields = new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name));
   const raws = format === 'csv' ? csvRecords(profile, fields, path, display, options.signal) : jsonlRecords(fields, path, display, options.signal);
+  let records = 0;
   for await (const raw of raws) {
+    records++;
     const rejects = [...raw.rejects];
     if (raw.unreadable) {
       yield { ok: false, line: raw.line, rejects };
@@ -108,6 +111,15 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
       }
     }
     yield rejects.length === 0 ? { ok: true, line: raw.line, record } : { ok: false, line: raw.line, rejects };
+  }
+  // A batch of no records would become a batch folder with nothing to run.
+  if (records === 0) {
+    throw new BatchError(display, {
+      line: format === 'csv' ? 2 : 1,
+      code: 'no-records',
+      problem: format === 'csv' ? 'the batch has a header row and no records' : 'the batch has no records',
+      hint: format === 'csv' ? 'add one line per cardholder under the header' : 'one JSON object per line, one line per cardholder',
+    });
   }
 }
 
@@ -164,11 +176,11 @@ function checkHeader(profile: Profile, fields: Map<string, FieldSpec>, row: { va
         line: f.line,
         column: f.col,
         code: 'unknown-column',
-        problem: `column '${f.value}' is not a field of profile ${profile.name}`,
+        problem: `column '${clip(f.value)}' is not a field of profile ${profile.name}`,
         hint: didYouMean(f.value, fields.keys()) ?? `the fields are ${[...fields.keys()].join(', ')}`,
       });
     }
-    if (seen.has(f.value)) throw new BatchError(display, { line: f.line, column: f.col, code: 'duplicate-column', problem: `column '${f.value}' appears twice in the header` });
+    if (seen.has(f.value)) throw new BatchError(display, { line: f.line, column: f.col, code: 'duplicate-column', problem: `column '${clip(f.value)}' appears twice in the header` });
     seen.add(f.value);
   }
   const missing = [...fields.values()].filter((f) => f.required && !seen.has(f.name)).map((f) => f.name);
@@ -190,7 +202,7 @@ async function* jsonlRecords(fields: Map<string, FieldSpec>, path: string, displ
     for (const [k, v] of Object.entries(item.value)) {
       const col = keyColumn(item.text, k);
       if (!fields.has(k)) {
-        rejects.push({ line: item.line, column: col, field: k, code: 'unknown-field', problem: 'is not a field of the profile', hint: didYouMean(k, fields.keys()) ?? `the fields are ${[...fields.keys()].join(', ')}` });
+        rejects.push({ line: item.line, column: col, field: clip(k), code: 'unknown-field', problem: 'is not a field of the profile', hint: didYouMean(k, fields.keys()) ?? `the fields are ${[...fields.keys()].join(', ')}` });
         continue;
       }
       if (v === null) continue;

@@ -4,7 +4,8 @@
 // what general parsers do not report: the line and column where each field starts (for rejects
 // that point at the spreadsheet cell) and a precise error — where a quote was opened and never
 // closed — instead of silently glued fields. It reads chunk by chunk and keeps only the current
-// record, so memory does not grow with the file.
+// record, so memory does not grow with the file. csvCell writes the cells of the CSV files
+// cardsmith itself produces (the rejects report).
 
 export interface CsvField {
   value: string;
@@ -155,4 +156,17 @@ export async function* parseCsv(chunks: AsyncIterable<string>): AsyncGenerator<C
     endField();
     yield { kind: 'row', line: recordLine, fields };
   }
+}
+
+/**
+ * One cell of a CSV file cardsmith writes (RFC 4180 quoting). Text that a spreadsheet would run
+ * as a formula — starting with = + - @, a tab or a carriage return — gets a leading single quote
+ * (OWASP "CSV injection"): a rejects file quotes the batch, and a batch can come from anyone.
+ * Numbers are written as they are.
+ */
+export function csvCell(v: string | number | undefined): string {
+  if (typeof v === 'number') return String(v);
+  let s = v ?? '';
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

@@ -3,6 +3,7 @@
 // (no header, a broken quote, bytes that are not UTF-8) ends with a BatchError. Neither ever
 // carries a cardholder value in clear: messages name the line, column and field, and values
 // appear only masked.
+import { clip, MAX_ECHO } from '../../bytes/index.js';
 
 /** One record (or, for `fatal`, the batch) refused: where, which field, and why. */
 export interface Reject {
@@ -32,18 +33,22 @@ export class BatchError extends Error {
 /** `file:line:column: field: problem (value 1****X) (hint: …)`. */
 export function formatReject(file: string, r: Reject): string {
   const where = `${file}:${r.line}${r.column !== undefined ? `:${r.column}` : ''}`;
-  const field = r.field !== undefined ? `${r.field}: ` : '';
+  const field = r.field !== undefined ? `${clip(r.field)}: ` : '';
   const value = r.masked !== undefined ? ` (value ${r.masked})` : '';
-  const hint = r.hint ? ` (hint: ${r.hint})` : '';
-  return `${where}: ${field}${r.problem}${value}${hint}`;
+  // Clipped as a backstop: problems and hints may quote the batch (a column name, a path).
+  const hint = r.hint ? ` (hint: ${clip(r.hint, 400)})` : '';
+  return `${where}: ${field}${clip(r.problem, 400)}${value}${hint}`;
 }
 
 /**
  * Cardholder data is personal: keep the first and last character of values of 6 characters or
- * more, replace the rest with '*'; shorter values are masked whole.
+ * more, replace the rest with '*'; shorter values are masked whole. Past MAX_ECHO characters the
+ * stars stop at an ellipsis and the length is given instead (a 1 MB field, one short line).
  */
 export function mask(value: string): string {
   const chars = Array.from(value);
   if (chars.length < 6) return '*'.repeat(chars.length);
-  return chars[0] + '*'.repeat(chars.length - 2) + chars[chars.length - 1];
+  if (chars.length <= MAX_ECHO) return chars[0] + '*'.repeat(chars.length - 2) + chars[chars.length - 1];
+  const tail = `${chars[chars.length - 1]} (${chars.length} characters)`;
+  return chars[0] + '*'.repeat(MAX_ECHO - 3 - tail.length) + '…' + tail;
 }

@@ -1,9 +1,11 @@
 // Checking one field of a record against its declaration in the profile (record.fields). Each
 // check returns the normalized value (dates become YYYYMMDD, file paths become paths relative to
 // the batch folder) or a problem that names what is wrong without repeating the value.
+import { realpathSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import iconv from 'iconv-lite';
+import { clip } from '../../bytes/index.js';
 import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, normalizeDate, regionProblem, type FieldSpec } from '../../profiles/index.js';
 
 export type FieldResult = { ok: true; value: string } | { ok: false; code: string; problem: string; hint?: string; mask?: boolean };
@@ -110,16 +112,21 @@ async function checkFile(spec: FieldSpec, raw: string, ctx: FieldContext): Promi
   if (isAbsolute(raw) || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
     return bad('file-outside', 'names a file outside the batch folder', 'put the files in the batch folder (or below it) and give relative paths', false);
   }
+  const shown = clip(rel);
   let size: number;
   try {
     const st = await stat(path);
     if (!st.isFile()) return bad('file-missing', 'does not name a file', undefined, false);
     size = st.size;
   } catch {
-    return bad('file-missing', `file ${rel} does not exist`, 'paths are relative to the batch file', false);
+    return bad('file-missing', `file ${shown} does not exist`, 'paths are relative to the batch file', false);
   }
-  if (size === 0) return bad('file-empty', `file ${rel} is empty`, undefined, false);
-  if (spec.maxBytes !== undefined && size > spec.maxBytes) return bad('file-too-large', `file ${rel} is ${size} bytes, at most ${spec.maxBytes} fit`, 'compress the photo further', false);
+  // A link (the file or a folder on its way) may point anywhere: where it really is counts.
+  if (realInside(ctx.baseDir, rel) === undefined) {
+    return bad('file-outside', `file ${shown} is a link to a place outside the batch folder`, 'copy the file into the batch folder instead of linking to it', false);
+  }
+  if (size === 0) return bad('file-empty', `file ${shown} is empty`, undefined, false);
+  if (spec.maxBytes !== undefined && size > spec.maxBytes) return bad('file-too-large', `file ${shown} is ${size} bytes, at most ${spec.maxBytes} fit`, 'compress the photo further', false);
   const magic = spec.format && spec.format !== 'any' ? MAGIC[spec.format] : undefined;
   if (magic) {
     const head = Buffer.alloc(magic.length);
@@ -129,7 +136,25 @@ async function checkFile(spec: FieldSpec, raw: string, ctx: FieldContext): Promi
     } finally {
       await fh.close();
     }
-    if (!magic.every((b, i) => head[i] === b)) return bad('file-format', `file ${rel} is not a ${spec.format!.toUpperCase()} file`, undefined, false);
+    if (!magic.every((b, i) => head[i] === b)) return bad('file-format', `file ${shown} is not a ${spec.format!.toUpperCase()} file`, undefined, false);
   }
   return { ok: true, value: rel.split(sep).join('/') };
+}
+
+/**
+ * The real path (links followed) of `rel` in the batch folder `baseDir`, when it is inside that
+ * folder; undefined when it leads outside or does not exist. Prep reads files through this too,
+ * so a link swapped in after the check is not followed out either.
+ */
+export function realInside(baseDir: string, rel: string): string | undefined {
+  let base: string;
+  let real: string;
+  try {
+    base = realpathSync(baseDir);
+    real = realpathSync(resolve(baseDir, rel));
+  } catch {
+    return undefined;
+  }
+  const r = relative(base, real);
+  return r === '' || r === '..' || r.startsWith('..' + sep) || isAbsolute(r) ? undefined : real;
 }

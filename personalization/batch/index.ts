@@ -1,7 +1,7 @@
 // Batch input: cardholder records in CSV or JSON Lines, streamed and checked against a profile.
 export { batchFormat, checkBatch, readBatch, todayUtc } from './check.js';
 export type { BatchFormat, BatchItem, BatchRecord, BatchReport, CheckBatchOptions, ReadBatchOptions } from './check.js';
-export { parseCsv } from './csv.js';
+export { csvCell, parseCsv } from './csv.js';
 export type { CsvField, CsvItem } from './csv.js';
 export { parseJsonl, splitLines } from './jsonl.js';
 export type { JsonlItem } from './jsonl.js';

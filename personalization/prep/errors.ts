@@ -11,3 +11,15 @@ export class PrepError extends Error {
     super(message);
   }
 }
+
+/**
+ * A failure to write `file` said plainly (exit 1): a full disk is the common one, and Node's own
+ * message names neither the file nor what to do. Anything that is not a file-system error is
+ * returned as it is.
+ */
+export function writeError(e: unknown, file: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new PrepError(`disk full while writing ${file}; nothing was prepared (free space, or choose another --out, and run prep again)`, 1);
+  if (code === 'EIO' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'EFBIG') return new PrepError(`cannot write ${file} (${code}); nothing was prepared`, 1);
+  return e;
+}

@@ -7,18 +7,20 @@ import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { concat, wipe, xor } from '../../bytes/index.js';
+import { clip, concat, wipe, xor } from '../../bytes/index.js';
 import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
 import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
+import { csvCell } from '../batch/csv.js';
 import type { Reject } from '../batch/errors.js';
+import { realInside } from '../batch/fields.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
 import type { SerialRegistry } from '../serials/registry.js';
 import { holderHasher, type IssuanceRegistry } from '../registry/index.js';
 import { replacementOf } from '../batch/replacement.js';
-import { PrepError } from './errors.js';
+import { PrepError, writeError } from './errors.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
 import { ssCardScript } from './sscard.js';
@@ -67,7 +69,7 @@ export interface PrepProgress {
 }
 
 export interface PrepResult {
-  /** False when the batch had rejects and skipInvalid was not set: no cards were written. */
+  /** False when the batch had rejects and skipInvalid was not set, or no record was valid: no cards were written. */
   ok: boolean;
   manifest?: BatchManifest;
   rejects: Reject[];
@@ -104,8 +106,9 @@ export async function sealNonce(store: KeyProvider, sealKey: KeyRef, context: Ui
   }
 }
 
-async function writeLine(stream: WriteStream, line: string): Promise<void> {
-  if (!stream.write(line)) await new Promise<void>((ok) => stream.once('drain', ok));
+/** `done` settles when the stream ends or fails: a write error (a full disk) must not leave this waiting for 'drain'. */
+async function writeLine(stream: WriteStream, line: string, done: Promise<void>): Promise<void> {
+  if (!stream.write(line)) await Promise.race([new Promise<void>((ok) => stream.once('drain', ok)), done]);
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -127,10 +130,6 @@ async function recordIdOf(store: KeyProvider, sealKey: KeyRef, profile: Profile,
 }
 
 const CSV_COLUMNS = ['line', 'column', 'field', 'code', 'problem', 'hint', 'masked'] as const;
-function csvCell(v: string | number | undefined): string {
-  const s = v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
@@ -225,8 +224,9 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const stream = createWriteStream(tmpCards, { mode: 0o600 });
   const streamDone = new Promise<void>((ok, fail) => {
     stream.on('finish', ok);
-    stream.on('error', fail);
+    stream.on('error', (e) => fail(writeError(e, cardsPath)));
   });
+  void streamDone.catch(() => undefined); // awaited below; an early write error must not end the process as "unhandled"
   const rejects: Reject[] = [];
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
   const batchDir = dirname(resolve(o.input));
@@ -263,7 +263,11 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
       const files = new Map<string, Uint8Array>();
       const readFile = (_field: string, path: string): Uint8Array => {
         let bytes = files.get(path);
-        if (!bytes) files.set(path, (bytes = new Uint8Array(readFileSync(resolve(batchDir, path)))));
+        if (!bytes) {
+          const real = realInside(batchDir, path);
+          if (real === undefined) throw new PrepError(`line ${item.line}: file ${clip(path)} is no longer inside the batch input folder`);
+          files.set(path, (bytes = new Uint8Array(readFileSync(real))));
+        }
         return bytes;
       };
       const ev: CardEvaluator = createCardEvaluator(profile, { record, today, serials: { card: serial }, readFile });
@@ -315,7 +319,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
       };
       if (script.face) copyPhotos(script.face, readFile, tmpPhotos, madeDirs);
-      await writeLine(stream, JSON.stringify(script) + '\n');
+      await writeLine(stream, JSON.stringify(script) + '\n', streamDone);
       progress.cards++;
       o.onProgress?.(progress);
     }
@@ -333,11 +337,23 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     await streamDone;
   }
 
+  if (progress.cards === 0) writing = false; // every record rejected (--skip-invalid): nothing to run
+  // What this run has put in the folder, taken away again when a later write fails (a full disk).
+  const placed = [tmpCards, tmpPhotos];
+  const step = async (file: string, write: () => Promise<void>): Promise<void> => {
+    placed.push(file);
+    try {
+      await write();
+    } catch (e) {
+      for (const p of placed) await rm(p, { recursive: true, force: true });
+      throw writeError(e, file);
+    }
+  };
   let rejectsFile: string | undefined;
   if (rejects.length > 0) {
-    rejectsFile = join(out, 'rejects.csv');
+    const file = (rejectsFile = join(out, 'rejects.csv'));
     const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    writePrivateFileSync(rejectsFile, lines.join('\n') + '\n');
+    await step(file, async () => writePrivateFileSync(file, lines.join('\n') + '\n'));
   }
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.
@@ -346,6 +362,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
+  placed.push(cardsPath, join(out, INPUT_FILES_DIR));
   await rm(join(out, INPUT_FILES_DIR), { recursive: true, force: true });
   await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e; // no card had a photo
@@ -364,7 +381,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     createdAt,
     serials: { first: { ...first }, ...(o.serials ?? o.registry ? { registry: (o.serials ?? o.registry)!.path } : {}) },
   };
-  await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  await step(join(out, 'manifest.json'), () => writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 }));
   return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
 }
 
@@ -393,11 +410,16 @@ function copyPhotos(face: NonNullable<CardScript['face']>, readFile: (field: str
     // The folder is new for every prep, so a file already there was copied by an earlier record.
     if (existsSync(to)) continue;
     const parent = dirname(to);
-    if (!made.has(parent)) {
-      mkdirSync(parent, { recursive: true, mode: 0o700 });
-      made.add(parent);
+    const bytes = readFile('photo', f.value);
+    try {
+      if (!made.has(parent)) {
+        mkdirSync(parent, { recursive: true, mode: 0o700 });
+        made.add(parent);
+      }
+      writeFileSync(to, bytes, { mode: 0o600 });
+    } catch (e) {
+      throw writeError(e, to);
     }
-    writeFileSync(to, readFile('photo', f.value), { mode: 0o600 });
   }
 }
 

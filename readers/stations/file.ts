@@ -20,6 +20,8 @@
 //       encoder: "Virtual PCD 00 00"
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { clip } from '../../bytes/index.js';
+import { TOO_DEEP_MESSAGE, tooDeepAt } from '../../profiles/yaml-limits.js';
 import { parseReaderSpec } from '../spec.js';
 import { StationsFileError, type StationsFileIssue } from './errors.js';
 import type { CardInterface } from './mover.js';
@@ -44,6 +46,8 @@ export interface StationsFile {
   stations: StationConfig[];
 }
 
+/** Backstop for messages that quote the file (an encoder spec, a YAML error): one readable line each. */
+const MAX_LINE = 400;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const LATENCY_KEYS = ['feedMs', 'moveMs', 'printMs', 'ejectMs', 'apduMs', 'encoderTimeoutMs'] as const;
 
@@ -59,12 +63,14 @@ export async function loadStationsFile(path: string): Promise<StationsFile> {
 
 export function parseStationsFile(text: string, file = 'stations.yaml'): StationsFile {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const issues: StationsFileIssue[] = [];
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) throw new StationsFileError([{ file, ...deep, message: TOO_DEEP_MESSAGE }]);
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const at = (node: Node | Pair | null | undefined, message: string) => {
     const range = (node && 'range' in node ? node.range : undefined) ?? (node && 'key' in node ? (node.key as Node | null)?.range : undefined);
     const pos = lc.linePos(range?.[0] ?? 0);
-    issues.push({ file, line: pos.line, col: pos.col, message });
+    issues.push({ file, line: pos.line, col: pos.col, message: clip(message, MAX_LINE) });
   };
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
@@ -157,7 +163,7 @@ function checkKeys(map: YAMLMap, allowed: readonly string[], where: string, at: 
   for (const pair of map.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
     if (key === undefined || !allowed.includes(key)) {
-      at(pair.key as Node, `${where}: unknown key ${key === undefined ? '(not a plain key)' : `"${key}"`}; known: ${allowed.join(', ')}`);
+      at(pair.key as Node, `${where}: unknown key ${key === undefined ? '(not a plain key)' : `"${clip(key)}"`}; known: ${allowed.join(', ')}`);
     }
   }
 }

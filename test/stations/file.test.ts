@@ -98,6 +98,18 @@ t.test('the error message is one line per issue, file:line:col first', async (t)
   await t.rejects(loadStationsFile('/nonexistent/stations.yaml'), { name: 'StationsFileError', message: /\/nonexistent\/stations.yaml:1:1: cannot read the stations file \(ENOENT\)/ });
 });
 
+t.test('nesting thousands of levels deep: what is wrong and where, not a stack overflow', async (t) => {
+  t.same(issues('stations:\n  - ' + '['.repeat(5000) + ']'.repeat(5000) + '\n'), ['2:67 YAML: lists and mappings nested more than 64 levels deep']);
+  const block = 'stations:\n' + Array.from({ length: 3000 }, (_, i) => ' '.repeat(i + 2) + '- ').join('\n') + 'x\n';
+  t.same(issues(block), ['65:66 YAML: lists and mappings nested more than 64 levels deep']);
+});
+
+t.test('a 100 000-character key is echoed clipped', async (t) => {
+  const [issue] = issues(`stations:\n  - { name: a, mover: simulated, ${'k'.repeat(100_000)}: 1 }\n`);
+  t.ok(issue!.length < 200, `${issue!.length} characters`);
+  t.match(issue, /^2:34 stations\[0\]: unknown key "k+… \(100000 characters\)"; known: /);
+});
+
 t.test('--sim N', async (t) => {
   const s = simulatedStations(3, { seed: 10, latency: { apduMs: 1 } });
   t.same(s.map((x) => [x.name, x.mover.type, (x.mover as { seed: number }).seed]), [['sim-1', 'simulated', 11], ['sim-2', 'simulated', 12], ['sim-3', 'simulated', 13]]);
