@@ -5,7 +5,7 @@
 // sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { concat, wipe, xor } from '../../bytes/index.js';
 import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
@@ -15,7 +15,9 @@ import { readBatch, todayUtc } from '../batch/check.js';
 import type { Reject } from '../batch/errors.js';
 import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
 import type { SerialAllocation, SerialRegistry } from '../serials/registry.js';
+import { CARD_DIGESTS_FILE, CardDigests, CARDS_FILE, inputFileDigests, manifestMac, REJECTS_FILE, writeManifestFile } from '../sealed.js';
 import { PrepError } from './errors.js';
+import { OutputFolder } from './output.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
 import { ssCardScript } from './sscard.js';
@@ -120,16 +122,18 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
   for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
   // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
+  const output = await OutputFolder.open(resolve(o.out));
   const allocation = o.serials?.allocate(o.profile.name, starts);
   try {
-    return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out));
+    return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out), output);
   } finally {
     allocation?.abort(); // a no-op once committed
+    await output.discard();
   }
 }
 
 /** prepBatch with the serial counters' first values decided; `commit` runs just before the manifest is written. */
-async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>, commit: (cards: number, out: string) => void): Promise<PrepResult> {
+async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>, commit: (cards: number, out: string) => void, output: OutputFolder): Promise<PrepResult> {
   const { profile, store } = o;
   const createdAt = o.createdAt ?? new Date().toISOString();
   const today = o.today ?? createdAt.slice(0, 10).replaceAll('-', '') ?? todayUtc();
@@ -183,8 +187,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   // the batch transport key, so the seed in manifest.json alone does not reveal any PIN.
   const seedKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/prep/pin\0${seed}`));
 
-  const out = resolve(o.out);
-  await mkdir(out, { recursive: true });
+  const out = output.dir;
   const cardsPath = join(out, 'cards.jsonl');
   const tmpCards = join(out, '.cards.jsonl.partial');
   const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
@@ -196,6 +199,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     stream.on('error', fail);
   });
   const rejects: Reject[] = [];
+  const digests = new CardDigests();
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
   const batchDir = dirname(resolve(o.input));
   let writing = true;
@@ -273,7 +277,9 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
       };
       if (script.face) copyPhotos(script.face, readFile, tmpPhotos, madeDirs);
-      await writeLine(stream, JSON.stringify(script) + '\n');
+      const json = JSON.stringify(script);
+      digests.add(json);
+      await writeLine(stream, json + '\n');
       progress.cards++;
       o.onProgress?.(progress);
     }
@@ -293,27 +299,28 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
 
   let rejectsFile: string | undefined;
   if (rejects.length > 0) {
-    rejectsFile = join(out, 'rejects.csv');
+    rejectsFile = join(output.target, REJECTS_FILE);
     const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    await writeFile(rejectsFile, lines.join('\n') + '\n', { mode: 0o600 });
+    await writeFile(join(out, REJECTS_FILE), lines.join('\n') + '\n', { mode: 0o600 });
   }
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.
     await rm(tmpCards, { force: true });
     await rm(tmpPhotos, { recursive: true, force: true });
+    await output.publish([REJECTS_FILE]);
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
-  await rm(join(out, INPUT_FILES_DIR), { recursive: true, force: true });
   await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e; // no card had a photo
   });
   // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
   // a crash in between leaves a visible gap in the registry, never a repeat.
-  commit(progress.cards, out);
-  const manifest: BatchManifest = {
+  commit(progress.cards, output.target);
+  await writeFile(join(out, CARD_DIGESTS_FILE), digests.text(), { mode: 0o600 });
+  const manifest: Omit<BatchManifest, 'mac'> = {
     format: MANIFEST_FORMAT,
-    profile: { name: profile.name, file: o.profileFile, sha256: profile.hash },
+    profile: { name: profile.name, file: o.profileFile, sha256: profile.hash, revision: profile.revision },
     input: { file: o.input, sha256: await sha256File(o.input), records: progress.records, rejected: progress.rejected },
     cards: progress.cards,
     transportKey: { label: sealKey.label, version: sealKey.version, kcv: sealInfo.kcv },
@@ -321,9 +328,16 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     seed,
     createdAt,
     serials: { first: { ...first }, ...(o.serials ? { registry: o.serials.path } : {}) },
+    files: {
+      cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE },
+      inputFiles: inputFileDigests(join(out, INPUT_FILES_DIR)),
+      ...(rejectsFile ? { rejects: { file: REJECTS_FILE, sha256: await sha256File(join(out, REJECTS_FILE)) } } : {}),
+    },
   };
-  await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
-  return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
+  const sealed: BatchManifest = { ...manifest, mac: await manifestMac(store, manifest) };
+  writeManifestFile(out, sealed);
+  await output.publish();
+  return { ok: true, manifest: sealed, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
 }
 
 function bytesValue(v: unknown, what: string): Uint8Array {
