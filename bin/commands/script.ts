@@ -4,7 +4,10 @@
 //     secrets appear as `<sealed kcv=…>` or `<sealed>`: nothing is ever unsealed (no key store);
 //   - export: the card's plain steps (apdu and check) in the `cardsmith apdu --script` format with
 //     their expected status words; a script with sealed or run-time steps is refused (exit 2, the
-//     step named), since only the runner can complete those.
+//     step named), since only the runner can complete those;
+//   - schema: the JSON Schema of a card script or of the manifest.
+// The batch folder is checked against its sealed manifest first (digests; the MAC needs a key
+// store, which these commands do not open: a note says so).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';

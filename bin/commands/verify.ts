@@ -1,5 +1,6 @@
 // cardsmith verify DIR [--reader NAME | --sim] [--keystore FILE] [--record ID] [--json]: checks a
-// batch's cards against its journal (docs/runner.md, "cardsmith verify").
+// batch's cards against its journal (docs/runner.md, "cardsmith verify"). First the batch folder
+// against its sealed manifest (the MAC with --keystore) and the journal's binding to the batch.
 //   - without --reader: the journal's verification summary, one line per record (state, the
 //     read-back verification recorded when it was issued, the chip serial); exit 1 when any issued
 //     record has no passed verification;
@@ -293,7 +294,7 @@ export function verifyCommand(ctx: Ctx): CommandModule {
         .positional('dir', { type: 'string', describe: 'the batch folder (with the journal of cardsmith run)' })
         .options({
           ...storeOptions,
-          keystore: { ...storeOptions.keystore, demandOption: false, describe: 'the key store (needed with --reader and --sim): a FILE, or pkcs11:token=LABEL' },
+          keystore: { ...storeOptions.keystore, demandOption: false, describe: "the key store (needed with --reader and --sim; without it the batch's digests are checked but not its manifest's MAC): a FILE, or pkcs11:token=LABEL" },
           reader: { type: 'string', requiresArg: true, describe: 'read the card in this reader (PC/SC name or part of it, or a sim spec) and run its record\'s verify steps again' },
           sim: { type: 'boolean', default: false, describe: `run the verify steps on every card the simulated printers kept (DIR/${SIM_OUTPUT_DIR}/hopper), each against the record of its chip serial` },
           record: { type: 'string', requiresArg: true, describe: 'the record to check (default: all in the summary and with --sim; with --reader, the record whose chip serial the card has)' },

@@ -1,6 +1,7 @@
 // Data preparation (issue 6, item 5; docs/prep.md): streams a checked batch through a loaded
 // profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
-// one CardScript per accepted record. Memory stays constant: one record at a time, written with
+// one CardScript per accepted record, sealed (personalization/sealed.ts) and built beside --out
+// before it is renamed into place (./output.ts). Memory stays constant: one record at a time, written with
 // back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this module only
 // sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
