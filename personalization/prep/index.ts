@@ -1,9 +1,9 @@
 // Data preparation (issue 6, item 5; docs/prep.md): streams a checked batch through a loaded
 // profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
 // one CardScript per accepted record, sealed (personalization/sealed.ts) and built beside --out
-// before it is renamed into place (./output.ts). Memory stays constant: one record at a time, written with
-// back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this module only
-// sealed under the batch transport key, bound to the record id.
+// before it is renamed into place (./output.ts). Memory stays constant: one record at a time,
+// written with back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this
+// module only sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
@@ -122,8 +122,8 @@ function csvCell(v: string | number | undefined): string {
 export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
   for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
-  // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
   const output = await OutputFolder.open(resolve(o.out));
+  // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
   const allocation = o.serials?.allocate(o.profile.name, starts);
   try {
     return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out), output);
