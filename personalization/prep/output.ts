@@ -3,7 +3,7 @@
 // hidden sibling folder and renames it to --out at the end, so a failed or killed prep leaves
 // nothing that looks like a batch (at most a `.NAME.prep-…` folder beside it, safe to delete).
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { JOURNAL_FILE } from '../journal/journal.js';
@@ -30,7 +30,7 @@ export class OutputFolder {
 
   /** Refuses a `target` that holds a batch (or is not a folder) and makes the staging folder. */
   static async open(target: string): Promise<OutputFolder> {
-    if (existsSync(target) && !lstatSync(target).isDirectory()) throw new PrepError(`prep: --out ${target} is not a folder`);
+    if (existsSync(target) && !statSync(target).isDirectory()) throw new PrepError(`prep: --out ${target} is not a folder`);
     refuseBatch(target);
     const parent = dirname(target);
     await mkdir(parent, { recursive: true });
@@ -49,10 +49,9 @@ export class OutputFolder {
     refuseBatch(this.target); // again: another prep may have finished meanwhile
     await rm(join(this.target, REJECTS_FILE), { force: true });
     const entries = (only ?? readdirSync(this.dir)).filter((e) => existsSync(join(this.dir, e)));
-    if (!only && (!existsSync(this.target) || readdirSync(this.target).length === 0)) {
-      await rmdir(this.target).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
+    const st = existsSync(this.target) ? lstatSync(this.target) : undefined;
+    if (!only && (!st || (st.isDirectory() && readdirSync(this.target).length === 0))) {
+      if (st) await rmdir(this.target);
       await rename(this.dir, this.target);
       return;
     }

@@ -69,6 +69,18 @@ t.test('prep into a new or empty folder, or beside unrelated files', async (t) =
   t.equal((await cli(['script', 'show', mixed, '--card', '1'])).code, 0, 'the batch checks out');
 });
 
+t.test("a folder holding only an invalid prep's rejects.csv takes the corrected batch", async (t) => {
+  const bad = join(root, 'bad.csv');
+  writeFileSync(bad, readFileSync(input, 'utf8') + '110105198503120216,李四,,1,01,110105,1985-03-12,photos/0004.jpg\n');
+  const out = join(root, 'retry');
+  const r = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', bad, '--out', out, ...storeArgs]);
+  t.equal(r.code, 2);
+  t.same(readdirSync(out), ['rejects.csv'], 'the rejects report and nothing else');
+  t.equal((await cli(prepArgs(out))).code, 0, 'the corrected input is prepared into the same folder');
+  t.notOk(existsSync(join(out, 'rejects.csv')), 'the stale rejects report is gone');
+  t.equal((await cli(['script', 'show', out, '--card', '1'])).code, 0);
+});
+
 t.test('a prep that fails midway leaves nothing that looks like a batch', async (t) => {
   const store = await FileKeyStore.open(join(demo, 'keys.store'), new TextEncoder().encode(readFileSync(join(demo, 'demo-passphrase'), 'utf8').trim()));
   t.teardown(() => store.close());
