@@ -47,6 +47,7 @@ async function refusedBeforeAnyCard(t: Test, dir: string, where: RegExp): Promis
   const r = await cli(['run', dir, '--sim', '2', ...storeArgs]);
   t.equal(r.code, 2, 'run: exit 2', { out: r.out });
   t.match(r.err, where, 'run names the file and line');
+  t.match(r.err, /^cardsmith: run: \S+/, 'one line, no stack trace');
   t.notOk(existsSync(join(dir, 'journal.sqlite')), 'no journal: no record was claimed');
   t.notOk(existsSync(join(dir, 'sim-output')), 'no simulated printer was used: no card saw an APDU');
   t.notOk(existsSync(join(dir, 'audit.log')), 'nothing in the batch audit log');
@@ -189,7 +190,7 @@ t.test('a consistent rewrite of a line, cards.sha256 and the manifest root: only
     m.files.cards.root = createHash('sha256').update(Buffer.concat(digests)).digest('hex');
     writeFileSync(join(d, 'manifest.json'), JSON.stringify(m, null, 2));
   });
-  await refusedBeforeAnyCard(t, dir, /manifest\.json: its MAC does not verify under batch-transport v1 \(KCV [0-9A-F]+\): the manifest was changed after prep/);
+  await refusedBeforeAnyCard(t, dir, /run: .*manifest\.json: its MAC does not verify under batch-transport v1 \(KCV [0-9A-F]+\): the manifest was changed after prep/);
   const v = await cli(['script', 'show', dir, '--card', '1']);
   t.equal(v.code, 0, 'without a key store only the digests can be checked…');
   t.match(v.err, /note: .*manifest\.json's MAC was not checked \(no --keystore\)/, '…and the output says the MAC was not checked');
