@@ -6,7 +6,7 @@
 // refused by run (exit 2, file and line named) before the journal exists or a station is touched,
 // and by verify, report and script too. Batch fixtures: a `demo --cards 3` (run) and a fresh prep
 // of the same input (not run).
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -156,7 +156,17 @@ const cases: { name: string; edit: (dir: string) => void; where: RegExp }[] = [
     where: /input-files\/photos\/zz-extra\.jpg: a file prep did not write/,
   },
   {
-    name: 'cards.sha256 removed',
+    name: 'a photo replaced by a link',
+    edit: (d) => {
+      const photos = join(d, 'input-files', 'photos');
+      const name = readdirSync(photos).sort()[0]!;
+      rmSync(join(photos, name));
+      symlinkSync(join(fresh, 'input-files', 'photos', name), join(photos, name));
+    },
+    where: /input-files\/photos\/[^:]+: not a regular file/,
+  },
+  {
+    name: 'cards.sha256 emptied',
     edit: (d) => writeFileSync(join(d, 'cards.sha256'), ''),
     where: /cards\.sha256: not the 3 line digest\(s\) manifest\.json lists/,
   },
