@@ -93,7 +93,7 @@ try {
   for (const [n, keep] of [[1, false], [4, false], [16, false], [16, true]] as const) {
     const dir = join(root, `batch-${n}${keep ? '-kept' : ''}`);
     const cards = scripts.slice(0, n === 1 ? 24 : n === 4 ? 96 : 192);
-    writeBatch(dir, cards);
+    await writeBatch(dir, cards, store);
     const opened = openStations(simulatedStations(n, { latency: { apduMs: 1 } }));
     t0 = performance.now();
     const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, keepSimOutput: keep });

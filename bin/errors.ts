@@ -36,6 +36,8 @@ const INPUT_ERRORS = new Set([
   'FaceError',
   'PngError',
   'JournalMismatchError',
+  // a batch folder whose files differ from its sealed manifest
+  'BatchInputError',
 ]);
 
 export function exitCodeFor(err: unknown): number {

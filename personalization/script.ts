@@ -5,18 +5,22 @@
 // clear: secrets are sealed with AES-256-GCM under the batch transport key in the key store,
 // with the record id as associated data, so a sealed value cannot be replayed onto another card.
 //
-// Batch folder:
-//   manifest.json   BatchManifest (below)
-//   cards.jsonl     one CardScript per line, in batch order
+// Batch folder (sealed: manifest.json holds the digest of every other file prep wrote and a MAC
+// under the batch transport key; personalization/sealed.ts checks them):
+//   manifest.json   BatchManifest (below; schemas/batch-manifest.schema.json)
+//   cards.jsonl     one CardScript per line, in batch order (schemas/card-script.schema.json)
+//   cards.sha256    the SHA-256 of each line of cards.jsonl, one per line (hex)
 //   journal.sqlite  written by the runner (personalization/journal/)
 //   rejects.csv     (prep --skip-invalid) the records left out, with reasons
 //   input-files/    the files the cards' faces name (photos), by their names relative to the
 //                   batch input: the batch folder prints without the input
 
+import { cardScriptProblem } from './schemas.js';
+
 export const SCRIPT_FORMAT = 'cardsmith-script/1';
 /** The batch folder's copy of the input files the faces name (photos). */
 export const INPUT_FILES_DIR = 'input-files';
-export const MANIFEST_FORMAT = 'cardsmith-batch/1';
+export const MANIFEST_FORMAT = 'cardsmith-batch/2';
 
 /** A key in the key store, looked up at run time (the runner never sees master-key bytes). */
 export interface KeyRefSpec {
@@ -251,7 +255,7 @@ export interface CardScript {
 
 export interface BatchManifest {
   format: typeof MANIFEST_FORMAT;
-  profile: { name: string; file: string; sha256: string; revision?: string };
+  profile: { name: string; file: string; sha256: string; revision: string };
   input: { file: string; sha256: string; records: number; rejected: number };
   cards: number;
   /** The key that sealed every secret in cards.jsonl. */
@@ -262,6 +266,16 @@ export interface BatchManifest {
   createdAt: string;
   /** The first value of every serial counter in this batch (card i gets first + i − 1), and the registry they came from, if any. */
   serials?: { first: Record<string, number>; registry?: string };
+  /** The digest of every file prep wrote (personalization/sealed.ts). */
+  files: {
+    /** `root`: SHA-256 of the lines' SHA-256 digests (listed in `digests`), concatenated in order. */
+    cards: { file: 'cards.jsonl'; lines: number; root: string; digests: 'cards.sha256' };
+    /** Every file under input-files/, by name (relative, '/'-separated), in name order. */
+    inputFiles: { name: string; size: number; sha256: string }[];
+    rejects?: { file: 'rejects.csv'; sha256: string };
+  };
+  /** The key store's MAC under `transportKey` over the canonical manifest without this field (hex). */
+  mac: string;
 }
 
 /** Thrown when a script or manifest line is not what this version of cardsmith writes. */
@@ -293,5 +307,7 @@ export function parseCardScript(line: string, where: string): CardScript {
       }
     });
   }
+  const problem = cardScriptProblem(s);
+  if (problem !== undefined) throw new ScriptFormatError(`${where}: not a valid card script (schemas/card-script.schema.json): ${problem}`);
   return s as CardScript;
 }

@@ -35,7 +35,7 @@ export function prepCommand(ctx: Ctx): CommandModule {
         .options({
           profile: { type: 'string', demandOption: true, requiresArg: true, describe: 'the card profile: a YAML file or builtin:NAME' },
           input: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch: .csv (header row) or .jsonl' },
-          out: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch folder to write (manifest.json, cards.jsonl, input-files/ with the photos)' },
+          out: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch folder to write (manifest.json, cards.jsonl, cards.sha256, input-files/ with the photos): new or empty; a folder holding a batch is refused' },
           seed: { type: 'number', default: 0, describe: 'seed of the random PINs: same inputs + seed ⇒ the same scripts' },
           'skip-invalid': { type: 'boolean', default: false, describe: 'prepare the valid records and write the others to rejects.csv' },
           'seal-key': { type: 'string', default: 'batch-transport', requiresArg: true, describe: 'label of the batch transport (seal) key in the key store' },

@@ -10,9 +10,10 @@ import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
-import { BatchInputError, loadBatch, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
+import { BatchInputError, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
 import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../readers/stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
+import { checkedBatch } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, UsageError } from '../errors.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
@@ -63,13 +64,8 @@ export async function stationConfigs(a: { stations?: string; sim?: number; reade
 
 /** Runs a batch with an open key provider; shared by run and demo. */
 export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean }, provider: KeyProvider, configs: StationConfig[], registry: IssuanceRegistry): Promise<RunResult> {
-  let batch;
-  try {
-    batch = loadBatch(a.dir);
-  } catch (e) {
-    if (e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
-    throw e;
-  }
+  // The MAC too (runBatch checks it again), before any station is opened.
+  const batch = await checkedBatch(ctx, 'run', a.dir, provider);
   // Before the stations are opened: a refused run does not touch the printers of the live one.
   const lock = lockBatch(batch.dir);
   const progress = createProgress({ tty: ctx.io.interactive && !a.json, write: (s) => ctx.io.err(s.replace(/\n$/, '')) });
@@ -100,7 +96,7 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   try {
     return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
   } catch (e) {
-    if (e instanceof ResumeNeededError || e instanceof JournalError) throw new UsageError(`run: ${e.message}`);
+    if (e instanceof ResumeNeededError || e instanceof JournalError || e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
     throw e;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSig);

@@ -4,15 +4,20 @@
 //     secrets appear as `<sealed kcv=…>` or `<sealed>`: nothing is ever unsealed (no key store);
 //   - export: the card's plain steps (apdu and check) in the `cardsmith apdu --script` format with
 //     their expected status words; a script with sealed or run-time steps is refused (exit 2, the
-//     step named), since only the runner can complete those.
-import { createReadStream, existsSync } from 'node:fs';
+//     step named), since only the runner can complete those;
+//   - schema: the JSON Schema of a card script or of the manifest.
+// The batch folder is checked against its sealed manifest first (digests; the MAC needs a key
+// store, which these commands do not open: a note says so).
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { CommandModule } from 'yargs';
 import { fromHex } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
 import { formatCommand, parseCommand } from '../../iso7816/index.js';
 import { parseCardScript, ScriptFormatError, type CardScript, type KeyRefSpec, type RunKey, type RunPart, type Sealed, type Step } from '../../personalization/script.js';
+import { BATCH_MANIFEST_SCHEMA, CARD_SCRIPT_SCHEMA } from '../../personalization/schemas.js';
+import { BatchInputError, CARDS_FILE, CardLinesCheck, checkOtherFiles, readManifest, streamLines } from '../../personalization/sealed.js';
+import { macNotChecked } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
 import { outputOptions } from '../options.js';
@@ -24,30 +29,37 @@ interface ScriptArgs {
   out?: string;
 }
 
-/** Finds card N (1-based index, or a record id) in DIR/cards.jsonl, reading line by line. */
-export async function findCard(dir: string, card: string): Promise<{ index: number; script: CardScript }> {
-  const path = join(dir, 'cards.jsonl');
-  if (!existsSync(path)) throw new UsageError(`script: ${dir} is not a batch folder (no cards.jsonl)`);
+/**
+ * Finds card N (1-based index, or a record id) in DIR/cards.jsonl, reading line by line, after
+ * checking the whole folder against its manifest (digests only: no key store here, said on stderr).
+ */
+export async function findCard(ctx: Ctx, dir: string, card: string): Promise<{ index: number; script: CardScript }> {
+  const path = join(dir, CARDS_FILE);
   const byIndex = /^[1-9]\d{0,8}$/.test(card) ? Number(card) : undefined;
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let found: { index: number; script: CardScript } | undefined;
   let n = 0;
   try {
-    for await (const line of lines) {
-      if (line.trim() === '') continue;
-      n++;
-      if (byIndex !== undefined && n !== byIndex) continue;
-      let script: CardScript;
-      try {
-        script = parseCardScript(line, `${path}:${n}`);
-      } catch (e) {
-        if (e instanceof ScriptFormatError) throw new UsageError(`script: ${e.message}`);
-        throw e;
-      }
-      if (byIndex !== undefined || script.recordId === card) return { index: n, script };
+    const { manifest } = readManifest(dir);
+    const check = new CardLinesCheck(dir, manifest);
+    const lines = streamLines(path);
+    let next = await lines.next();
+    for (; !next.done; next = await lines.next()) {
+      const { n: i, text } = next.value;
+      n = i;
+      check.line(i, text);
+      if (found || (byIndex !== undefined && i !== byIndex)) continue;
+      const script = parseCardScript(text, `${path}:${i}`);
+      if (byIndex !== undefined || script.recordId === card) found = { index: i, script };
     }
-  } finally {
-    lines.close();
+    check.end(next.value.count, next.value.newline);
+    checkOtherFiles(dir, manifest);
+  } catch (e) {
+    if (e instanceof BatchInputError || e instanceof ScriptFormatError) throw new UsageError(`script: ${e.message}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`script: ${path}: missing: ${dir} is not a batch folder`);
+    throw e;
   }
+  macNotChecked(ctx, 'script', dir);
+  if (found) return found;
   throw new UsageError(byIndex !== undefined ? `script: ${dir} has ${n} card${n === 1 ? '' : 's'}, no card ${card}` : `script: no card with record id ${card} in ${dir}`);
 }
 
@@ -136,7 +148,7 @@ function showCommand(ctx: Ctx): CommandModule {
         .example('$0 script show batch-001 --card 1', 'the first card'),
     handler: async (argv) => {
       const a = argv as unknown as ScriptArgs;
-      const { index, script } = await findCard(a.dir, String(a.card));
+      const { index, script } = await findCard(ctx, a.dir, String(a.card));
       const rows = (list: 'steps' | 'verify') =>
         script[list].map((s, i) => {
           const note = noteOf(s);
@@ -187,10 +199,24 @@ function exportCommand(ctx: Ctx): CommandModule {
         .example('$0 script export batch-001 --card 1 --out card1.apdu && $0 apdu --reader sim --script card1.apdu', 'run a plain card script without the runner'),
     handler: async (argv) => {
       const a = argv as unknown as ScriptArgs;
-      const { index, script } = await findCard(a.dir, String(a.card));
+      const { index, script } = await findCard(ctx, a.dir, String(a.card));
       const text = exportPlain(script, index);
       writePrivateFileSync(a.out!, text);
       ctx.io.out(`${a.out}: card ${index}, ${script.steps.length + script.verify.length} APDUs`);
+    },
+  };
+}
+
+function schemaCommand(ctx: Ctx): CommandModule {
+  return {
+    command: 'schema [which]',
+    describe: 'print the JSON Schema (draft-07) of a card script (a line of cards.jsonl) or of a batch manifest (manifest.json)',
+    builder: (y) =>
+      y
+        .positional('which', { choices: ['card', 'manifest'] as const, default: 'card', describe: 'card: cards.jsonl lines; manifest: manifest.json' })
+        .example('$0 script schema manifest > batch-manifest.schema.json', 'save the manifest schema'),
+    handler: (argv) => {
+      ctx.io.out(JSON.stringify((argv as unknown as { which: string }).which === 'manifest' ? BATCH_MANIFEST_SCHEMA : CARD_SCRIPT_SCHEMA, null, 2));
     },
   };
 }
@@ -199,7 +225,7 @@ export function scriptCommand(ctx: Ctx): CommandModule {
   return {
     command: 'script <command>',
     describe: "a batch folder's card scripts: show one readably, export a plain one for cardsmith apdu --script",
-    builder: (y) => y.command(showCommand(ctx)).command(exportCommand(ctx)).demandCommand(1, 'name a script command (cardsmith script --help lists them)'),
+    builder: (y) => y.command(showCommand(ctx)).command(exportCommand(ctx)).command(schemaCommand(ctx)).demandCommand(1, 'name a script command (cardsmith script --help lists them)'),
     handler: () => undefined,
   };
 }

@@ -1,5 +1,6 @@
 // cardsmith verify DIR [--reader NAME | --sim] [--keystore FILE] [--record ID] [--json]: checks a
-// batch's cards against its journal (docs/runner.md, "cardsmith verify").
+// batch's cards against its journal (docs/runner.md, "cardsmith verify"). First the batch folder
+// against its sealed manifest (the MAC with --keystore) and the journal's binding to the batch.
 //   - without --reader: the journal's verification summary, one line per record (state, the
 //     read-back verification recorded when it was issued, the chip serial); exit 1 when any issued
 //     record has no passed verification;
@@ -10,14 +11,15 @@
 //     with no card in the hopper, hopper cards whose record is not issued, several cards for one
 //     record and issued cards in the reject bin are failures too; exit 0 when all is well, 1 otherwise.
 import type { CommandModule } from 'yargs';
-import type { KeyRef } from '../../keys/types.js';
-import { Journal, JournalError, normalizeChip, type JournalRecord } from '../../personalization/journal/index.js';
-import { BatchInputError, loadBatch, reasonOf } from '../../personalization/runner/run.js';
+import type { KeyProvider, KeyRef } from '../../keys/types.js';
+import { normalizeChip, type Journal, type JournalRecord } from '../../personalization/journal/index.js';
+import { reasonOf, type Batch } from '../../personalization/runner/run.js';
 import { verifyCard } from '../../personalization/runner/executor.js';
 import { openTransport } from '../../readers/open.js';
 import { SimulatorTransport } from '../../readers/simulator.js';
 import { chipSerialFromAtr } from '../../readers/stations/index.js';
 import { readSimOutput, SIM_OUTPUT_DIR, type KeptCard } from '../../readers/stations/sim-printer.js';
+import { checkedBatch, openBatchJournal } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, UsageError } from '../errors.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
@@ -34,21 +36,13 @@ interface VerifyArgs extends Omit<StoreArgs, 'keystore'> {
   registry?: string;
 }
 
-function loadBatchForVerify(dir: string): ReturnType<typeof loadBatch> {
+/** The key store (when --keystore is given) and the batch checked against its manifest with it, before any card is read. */
+async function openChecked(ctx: Ctx, a: VerifyArgs): Promise<{ batch: Batch; provider: KeyProvider | undefined }> {
+  const provider = a.keystore === undefined ? undefined : await openStore(ctx.io, { ...a, keystore: a.keystore }, false);
   try {
-    return loadBatch(dir);
+    return { batch: await checkedBatch(ctx, 'verify', a.dir, provider), provider };
   } catch (e) {
-    if (e instanceof BatchInputError) throw new UsageError(`verify: ${e.message}`);
-    throw e;
-  }
-}
-
-function openJournal(dir: string): Journal {
-  if (!Journal.exists(dir)) throw new UsageError(`verify: ${dir} has no journal (run the batch with cardsmith run first)`);
-  try {
-    return Journal.open(dir);
-  } catch (e) {
-    if (e instanceof JournalError) throw new UsageError(`verify: ${e.message}`);
+    await provider?.close();
     throw e;
   }
 }
@@ -61,8 +55,10 @@ function summaryLine(r: JournalRecord): string {
   return `${r.id}: ${r.state}, ${r.state === 'issued' ? ver : 'not issued'}, ${chip}${why}`;
 }
 
-function summary(ctx: Ctx, a: VerifyArgs): void {
-  const journal = openJournal(a.dir);
+async function summary(ctx: Ctx, a: VerifyArgs): Promise<void> {
+  const { batch, provider } = await openChecked(ctx, a);
+  await provider?.close();
+  const journal = openBatchJournal('verify', batch);
   try {
     let records = journal.records();
     if (a.record !== undefined) {
@@ -121,8 +117,16 @@ function registryAgreement(a: VerifyArgs, journal: Journal): { checked: boolean;
 
 async function onCard(ctx: Ctx, a: VerifyArgs & { reader: string }): Promise<void> {
   if (a.keystore === undefined) throw new UsageError('verify: --reader needs --keystore (the keys the verify steps authenticate with)');
-  const batch = loadBatchForVerify(a.dir);
-  const journal = openJournal(a.dir);
+  const { batch, provider } = await openChecked(ctx, a);
+  try {
+    await onCardWith(ctx, a, batch, provider!);
+  } finally {
+    await provider!.close();
+  }
+}
+
+async function onCardWith(ctx: Ctx, a: VerifyArgs & { reader: string }, batch: Batch, provider: KeyProvider): Promise<void> {
+  const journal = openBatchJournal('verify', batch);
   let issued: { recordId: string; chipSerial: string }[];
   let given: JournalRecord | undefined;
   try {
@@ -156,14 +160,11 @@ async function onCard(ctx: Ctx, a: VerifyArgs & { reader: string }): Promise<voi
       if (!script) throw new UsageError(`verify: record ${recordId} has no card script in ${a.dir}/cards.jsonl`);
       const tk = batch.manifest.transportKey;
       const transportKey: KeyRef = tk.version !== undefined ? { label: tk.label, version: tk.version } : { label: tk.label };
-      const provider = await openStore(ctx.io, { ...a, keystore: a.keystore }, false);
       try {
         const v = await verifyCard(transport, script, { provider, transportKey });
         outcome = { ok: true, recordId, ...(chip ? { chipSerial: chip } : {}), checks: v.checks };
       } catch (e) {
         outcome = { ok: false, recordId, ...(chip ? { chipSerial: chip } : {}), reason: reasonOf(e) };
-      } finally {
-        await provider.close();
       }
     }
   } finally {
@@ -194,8 +195,16 @@ interface SimCardResult {
 
 async function onSimOutput(ctx: Ctx, a: VerifyArgs): Promise<void> {
   if (a.keystore === undefined) throw new UsageError('verify: --sim needs --keystore (the keys the verify steps authenticate with)');
-  const batch = loadBatchForVerify(a.dir);
-  const journal = openJournal(a.dir);
+  const { batch, provider } = await openChecked(ctx, a);
+  try {
+    await simOutputWith(ctx, a, batch, provider!);
+  } finally {
+    await provider!.close();
+  }
+}
+
+async function simOutputWith(ctx: Ctx, a: VerifyArgs, batch: Batch, provider: KeyProvider): Promise<void> {
+  const journal = openBatchJournal('verify', batch);
   let records: JournalRecord[];
   let issued: { recordId: string; chipSerial: string }[];
   let attempts: { recordId: string; chipSerial: string | null }[];
@@ -223,40 +232,35 @@ async function onSimOutput(ctx: Ctx, a: VerifyArgs): Promise<void> {
 
   const tk = batch.manifest.transportKey;
   const transportKey: KeyRef = tk.version !== undefined ? { label: tk.label, version: tk.version } : { label: tk.label };
-  const provider = await openStore(ctx.io, { ...a, keystore: a.keystore }, false);
   const cards: SimCardResult[] = [];
-  try {
-    for (const k of out.hopper) {
-      const recordId = recordOf(k);
-      if (!wanted(recordId)) continue;
-      const r: SimCardResult = { file: k.file, ...(k.chipSerial ? { chipSerial: k.chipSerial } : {}), ...(recordId ? { recordId } : {}), ok: false, ...(k.face ? { face: k.face } : {}) };
-      cards.push(r);
-      const rec = recordId ? byId.get(recordId) : undefined;
-      if (k.error !== undefined || !k.card) r.reason = `the card image cannot be loaded: ${k.error ?? 'unknown error'}`;
-      else if (!k.chipSerial) r.reason = "no chip serial in the card's ATR";
-      else if (!recordId || !rec) r.reason = `no record of this batch was personalized on chip ${k.chipSerial}`;
-      else if (rec.state !== 'issued') {
-        r.state = rec.state;
-        r.reason = `record ${recordId} is ${rec.state} in the journal, not issued: this card should not be in the hopper`;
-      } else if (issuedByRecord.get(recordId) !== chipKey(k.chipSerial)) {
-        r.reason = `record ${recordId} was issued on chip ${issuedByRecord.get(recordId)}, not on this card`;
-      } else {
-        const script = batch.scripts.get(recordId);
-        if (!script) throw new UsageError(`verify: record ${recordId} has no card script in ${a.dir}/cards.jsonl`);
-        const transport = new SimulatorTransport(k.card, { name: `${SIM_OUTPUT_DIR}:${k.chipSerial}` });
-        try {
-          const v = await verifyCard(transport, script, { provider, transportKey });
-          r.ok = true;
-          r.checks = v.checks;
-        } catch (e) {
-          r.reason = reasonOf(e);
-        } finally {
-          await transport.close();
-        }
+  for (const k of out.hopper) {
+    const recordId = recordOf(k);
+    if (!wanted(recordId)) continue;
+    const r: SimCardResult = { file: k.file, ...(k.chipSerial ? { chipSerial: k.chipSerial } : {}), ...(recordId ? { recordId } : {}), ok: false, ...(k.face ? { face: k.face } : {}) };
+    cards.push(r);
+    const rec = recordId ? byId.get(recordId) : undefined;
+    if (k.error !== undefined || !k.card) r.reason = `the card image cannot be loaded: ${k.error ?? 'unknown error'}`;
+    else if (!k.chipSerial) r.reason = "no chip serial in the card's ATR";
+    else if (!recordId || !rec) r.reason = `no record of this batch was personalized on chip ${k.chipSerial}`;
+    else if (rec.state !== 'issued') {
+      r.state = rec.state;
+      r.reason = `record ${recordId} is ${rec.state} in the journal, not issued: this card should not be in the hopper`;
+    } else if (issuedByRecord.get(recordId) !== chipKey(k.chipSerial)) {
+      r.reason = `record ${recordId} was issued on chip ${issuedByRecord.get(recordId)}, not on this card`;
+    } else {
+      const script = batch.scripts.get(recordId);
+      if (!script) throw new UsageError(`verify: record ${recordId} has no card script in ${a.dir}/cards.jsonl`);
+      const transport = new SimulatorTransport(k.card, { name: `${SIM_OUTPUT_DIR}:${k.chipSerial}` });
+      try {
+        const v = await verifyCard(transport, script, { provider, transportKey });
+        r.ok = true;
+        r.checks = v.checks;
+      } catch (e) {
+        r.reason = reasonOf(e);
+      } finally {
+        await transport.close();
       }
     }
-  } finally {
-    await provider.close();
   }
 
   // Several cards for one record.
@@ -321,7 +325,7 @@ export function verifyCommand(ctx: Ctx): CommandModule {
         .positional('dir', { type: 'string', describe: 'the batch folder (with the journal of cardsmith run)' })
         .options({
           ...storeOptions,
-          keystore: { ...storeOptions.keystore, demandOption: false, describe: 'the key store (needed with --reader and --sim): a FILE, or pkcs11:token=LABEL' },
+          keystore: { ...storeOptions.keystore, demandOption: false, describe: "the key store (needed with --reader and --sim; without it the batch's digests are checked but not its manifest's MAC): a FILE, or pkcs11:token=LABEL" },
           reader: { type: 'string', requiresArg: true, describe: 'read the card in this reader (PC/SC name or part of it, or a sim spec) and run its record\'s verify steps again' },
           sim: { type: 'boolean', default: false, describe: `run the verify steps on every card the simulated printers kept (DIR/${SIM_OUTPUT_DIR}/hopper), each against the record of its chip serial` },
           record: { type: 'string', requiresArg: true, describe: 'the record to check (default: all in the summary and with --sim; with --reader, the record whose chip serial the card has)' },
@@ -341,7 +345,7 @@ export function verifyCommand(ctx: Ctx): CommandModule {
       if (a.reader !== undefined && a.sim) throw new UsageError('verify: give --reader NAME or --sim, not both');
       if (a.reader !== undefined) await onCard(ctx, { ...a, reader: a.reader });
       else if (a.sim) await onSimOutput(ctx, a);
-      else summary(ctx, a);
+      else await summary(ctx, a);
     },
   };
 }

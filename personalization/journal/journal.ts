@@ -14,7 +14,7 @@
 // record's current attempt fails with StaleClaimError, so a station can never write the outcome of
 // a card that recovery or another process has already settled.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { privateSqliteFileSync } from '../../files/private.js';
@@ -35,6 +35,8 @@ export interface JournalOptions {
   create?: boolean;
   /** The batch this journal belongs to (manifest's id): stored on creation, checked afterwards. */
   batchId?: string;
+  /** SHA-256 of the batch's manifest.json: stored on creation (or first use), checked afterwards. */
+  manifestSha256?: string;
   /** Clock in ms since the epoch (tests pass a fake one). */
   now?: () => number;
   /** How long a transaction waits for another process's lock (default 10 000 ms). */
@@ -141,6 +143,10 @@ export class Journal {
     if (!options.create && !existsSync(this.path)) {
       throw new JournalNotFoundError(`journal: ${this.path} does not exist; is ${dir} a batch folder that has been run? (cardsmith run ${dir} creates it)`);
     }
+    // SQLite would take a zero-length file for a new, empty database: a journal that lost its content.
+    if (!options.create && statSync(this.path).size === 0) {
+      throw new JournalMismatchError(`journal: ${this.path} is empty (0 bytes): the journal of this batch was truncated or replaced, so what was issued is unknown; restore it from a backup`);
+    }
     if (options.create && !existsSync(dir)) {
       throw new JournalNotFoundError(`journal: batch folder ${dir} does not exist; prepare the batch first (cardsmith prep … --out ${dir})`);
     }
@@ -156,14 +162,14 @@ export class Journal {
       if (String(mode).toLowerCase() !== 'wal') throw new JournalError(`journal: ${this.path}: SQLite refused WAL mode (got ${String(mode)}); is the folder on a network file system?`);
       this.#db.pragma('synchronous = FULL');
       this.#db.pragma('foreign_keys = ON');
-      this.#migrate(options.batchId);
+      this.#migrate(options.batchId, options.manifestSha256);
     } catch (e) {
       this.#db.close();
       throw e instanceof JournalError ? e : wrapSqlite(e, this.path);
     }
   }
 
-  #migrate(batchId: string | undefined): void {
+  #migrate(batchId: string | undefined, manifestSha256: string | undefined): void {
     this.#tx(() => {
       const version = this.#db.pragma('user_version', { simple: true }) as number;
       if (version === 0) {
@@ -173,6 +179,7 @@ export class Journal {
         put.run('created_at', String(this.#now()));
         put.run('schema', String(SCHEMA_VERSION));
         if (batchId !== undefined) put.run('batch_id', batchId);
+        if (manifestSha256 !== undefined) put.run('manifest_sha256', manifestSha256);
         return;
       }
       if (version > SCHEMA_VERSION) {
@@ -183,6 +190,13 @@ export class Journal {
         if (row === undefined) this.#sql("INSERT INTO meta (key, value) VALUES ('batch_id', ?)").run(batchId);
         else if (row.value !== batchId) {
           throw new JournalMismatchError(`journal: ${this.path} belongs to batch "${row.value}", not "${batchId}"; was the batch folder re-prepared? Keep the old journal with its batch, or start the new batch in a new folder`);
+        }
+      }
+      if (manifestSha256 !== undefined) {
+        const row = this.#sql("SELECT value FROM meta WHERE key = 'manifest_sha256'").get() as { value: string } | undefined;
+        if (row === undefined) this.#sql("INSERT INTO meta (key, value) VALUES ('manifest_sha256', ?)").run(manifestSha256);
+        else if (row.value !== manifestSha256) {
+          throw new JournalMismatchError(`journal: ${this.path} was written for a batch whose manifest.json had SHA-256 ${row.value.slice(0, 16)}…, this one has ${manifestSha256.slice(0, 16)}…: it is another batch's journal`);
         }
       }
     });

@@ -1,8 +1,9 @@
 // Data preparation (issue 6, item 5; docs/prep.md): streams a checked batch through a loaded
 // profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
-// one CardScript per accepted record. Memory stays constant: one record at a time, written with
-// back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this module only
-// sealed under the batch transport key, bound to the record id.
+// one CardScript per accepted record, sealed (personalization/sealed.ts) and built beside --out
+// before it is renamed into place (./output.ts). Memory stays constant: one record at a time,
+// written with back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this
+// module only sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
@@ -20,7 +21,9 @@ import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, ty
 import type { SerialRegistry } from '../serials/registry.js';
 import { holderHasher, type IssuanceRegistry } from '../registry/index.js';
 import { replacementOf } from '../batch/replacement.js';
+import { CARD_DIGESTS_FILE, CardDigests, CARDS_FILE, inputFileDigests, manifestMac, REJECTS_FILE, writeManifestFile } from '../sealed.js';
 import { PrepError, writeError } from './errors.js';
+import { OutputFolder } from './output.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
 import { ssCardScript } from './sscard.js';
@@ -134,18 +137,20 @@ const CSV_COLUMNS = ['line', 'column', 'field', 'code', 'problem', 'hint', 'mask
 export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
   for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
+  const output = await OutputFolder.open(resolve(o.out));
   // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
   const serials = o.serials ?? o.registry?.serials;
   const allocation = serials?.allocate(o.profile.name, starts);
   try {
-    return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out));
+    return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out), output);
   } finally {
     allocation?.abort(); // a no-op once committed
+    await output.discard();
   }
 }
 
 /** prepBatch with the serial counters' first values decided; `commit` runs just before the manifest is written. */
-async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>, commit: (cards: number, out: string) => void): Promise<PrepResult> {
+async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>, commit: (cards: number, out: string) => void, output: OutputFolder): Promise<PrepResult> {
   const { profile, store } = o;
   const createdAt = o.createdAt ?? new Date().toISOString();
   const today = o.today ?? createdAt.slice(0, 10).replaceAll('-', '') ?? todayUtc();
@@ -214,8 +219,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     return { holder, ...rep };
   };
 
-  const out = resolve(o.out);
-  privateDirSync(out);
+  const out = output.dir;
   const cardsPath = join(out, 'cards.jsonl');
   const tmpCards = join(out, '.cards.jsonl.partial');
   const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
@@ -228,6 +232,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   });
   void streamDone.catch(() => undefined); // awaited below; an early write error must not end the process as "unhandled"
   const rejects: Reject[] = [];
+  const digests = new CardDigests();
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
   const batchDir = dirname(resolve(o.input));
   let writing = true;
@@ -319,7 +324,9 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
       };
       if (script.face) copyPhotos(script.face, readFile, tmpPhotos, madeDirs);
-      await writeLine(stream, JSON.stringify(script) + '\n', streamDone);
+      const json = JSON.stringify(script);
+      digests.add(json);
+      await writeLine(stream, json + '\n', streamDone);
       progress.cards++;
       o.onProgress?.(progress);
     }
@@ -351,26 +358,27 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   };
   let rejectsFile: string | undefined;
   if (rejects.length > 0) {
-    const file = (rejectsFile = join(out, 'rejects.csv'));
+    rejectsFile = join(output.target, REJECTS_FILE);
     const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    await step(file, async () => writePrivateFileSync(file, lines.join('\n') + '\n'));
+    await step(join(out, REJECTS_FILE), async () => writePrivateFileSync(join(out, REJECTS_FILE), lines.join('\n') + '\n'));
   }
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.
     await rm(tmpCards, { force: true });
     await rm(tmpPhotos, { recursive: true, force: true });
+    await output.publish([REJECTS_FILE]);
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
   placed.push(cardsPath, join(out, INPUT_FILES_DIR));
-  await rm(join(out, INPUT_FILES_DIR), { recursive: true, force: true });
   await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e; // no card had a photo
   });
   // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
   // a crash in between leaves a visible gap in the registry, never a repeat.
-  commit(progress.cards, out);
-  const manifest: BatchManifest = {
+  commit(progress.cards, output.target);
+  await step(join(out, CARD_DIGESTS_FILE), () => writeFile(join(out, CARD_DIGESTS_FILE), digests.text(), { mode: 0o600 }));
+  const manifest: Omit<BatchManifest, 'mac'> = {
     format: MANIFEST_FORMAT,
     profile: { name: profile.name, file: o.profileFile, sha256: profile.hash, revision: profile.revision },
     input: { file: o.input, sha256: await sha256File(o.input), records: progress.records, rejected: progress.rejected },
@@ -380,9 +388,16 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     seed,
     createdAt,
     serials: { first: { ...first }, ...(o.serials ?? o.registry ? { registry: (o.serials ?? o.registry)!.path } : {}) },
+    files: {
+      cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE },
+      inputFiles: inputFileDigests(join(out, INPUT_FILES_DIR)),
+      ...(rejectsFile ? { rejects: { file: REJECTS_FILE, sha256: await sha256File(join(out, REJECTS_FILE)) } } : {}),
+    },
   };
-  await step(join(out, 'manifest.json'), () => writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 }));
-  return { ok: true, manifest, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
+  const sealed: BatchManifest = { ...manifest, mac: await manifestMac(store, manifest) };
+  await step(join(out, 'manifest.json'), async () => writeManifestFile(out, sealed));
+  await output.publish();
+  return { ok: true, manifest: sealed, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
 }
 
 /** The card number the registry records: the profile's value named cardNumber, when it has one. */

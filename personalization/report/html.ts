@@ -25,12 +25,15 @@ function records(title: string, list: ReportRecord[]): string {
   return `<h2>${esc(title)} (${list.length})</h2><table><tr><th>record</th><th>station</th><th>chip</th><th>attempts</th><th>cards rejected</th><th>reason</th></tr>${rows.join('')}</table>`;
 }
 
+/** How every HTML report begins: `cardsmith report --html` overwrites only a file that begins so. */
+export const REPORT_HTML_HEAD = '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="generator" content="cardsmith report">';
+
 /** `facesOmitted`: issued cards whose faces were left out (beyond the thumbnail limit); said on the page. */
 export function renderReportHtml(r: Report, faces: readonly FaceThumbnail[] = [], o: { facesOmitted?: number } = {}): string {
   const c = r.counts;
   const dup = r.duplicates.records + r.duplicates.chips + r.duplicates.inconsistent;
   const parts: string[] = [];
-  parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cardsmith report ${esc(r.batch.batchId ?? '')}</title><style>${CSS}</style></head><body>`);
+  parts.push(`${REPORT_HTML_HEAD}<title>cardsmith report ${esc(r.batch.batchId ?? '')}</title><style>${CSS}</style></head><body>`);
   parts.push(`<h1>Batch ${esc(r.batch.batchId ?? '(no id)')}</h1><p>${r.batch.dir ? `${esc(r.batch.dir)} · ` : ''}generated ${esc(r.generatedAt)}</p>`);
   parts.push(
     `<h2>Records</h2><table><tr><th>total</th><th>issued</th><th>rejected</th><th>pending</th><th>in review</th><th>in progress</th><th>cards to the reject box</th></tr>` +

@@ -9,7 +9,7 @@ import { buildReport, type BuildReportOptions, type Report } from './report.js';
 
 export { buildReport, durationStats, formatReportText, reasonKey, REPORT_FORMAT, REPORT_VERSION } from './report.js';
 export type { BuildReportOptions, DurationStats, Report, ReportRecord, StationFigures } from './report.js';
-export { renderReportHtml } from './html.js';
+export { renderReportHtml, REPORT_HTML_HEAD } from './html.js';
 export type { FaceThumbnail } from './html.js';
 
 /** Where the runner keeps card faces: DIR/faces/<record id, URI-encoded>.png. */

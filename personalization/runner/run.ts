@@ -19,7 +19,7 @@
 // keys/audit.ts (`cardsmith audit verify DIR/audit.log`). The journal decides; the log is the
 // tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { AuditLog, type AuditHash } from '../../keys/audit.js';
@@ -30,17 +30,15 @@ import { faceFileName } from '../report/index.js';
 import { BatchFaces, classifyError, defaultFonts, SimulatedMover, type Station } from '../../readers/stations/index.js';
 import { loadProfile } from '../../profiles/index.js';
 import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
-import { INPUT_FILES_DIR, MANIFEST_FORMAT, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
+import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
+import { BatchInputError, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
 import { RegistryConflictError, type CardReservation, type IssuanceRegistry, type KeyUse } from '../registry/index.js';
 import { reconcile } from '../registry/reconcile.js';
 import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
 import { lockBatch, type BatchLock } from './lock.js';
 
-/** The batch folder cannot be used (missing files, wrong format): exit 2. */
-export class BatchInputError extends Error {
-  override name = 'BatchInputError';
-}
+export { BatchInputError } from '../sealed.js';
 
 /** The journal has records in progress from a run that did not end: run with resume. */
 export class ResumeNeededError extends Error {
@@ -54,29 +52,28 @@ export interface Batch {
   scripts: Map<string, CardScript>;
   /** Stable id of the batch (the journal refuses another batch's folder). */
   id: string;
+  /** SHA-256 of manifest.json: the journal is bound to it too. */
+  manifestSha256: string;
 }
 
+/**
+ * Reads a batch folder and checks it against its manifest (schema, then every line of cards.jsonl
+ * as it is parsed, input-files/, rejects.csv): BatchInputError names the first file and line that
+ * differ. The manifest's MAC needs the key store: checkManifestMac (runBatch does it first).
+ */
 export function loadBatch(dir: string): Batch {
-  let manifestText: string;
+  const { manifest, sha256, id } = readManifest(dir);
+  const check = new CardLinesCheck(dir, manifest);
   let cardsText: string;
   try {
-    manifestText = readFileSync(join(dir, 'manifest.json'), 'utf8');
-    cardsText = readFileSync(join(dir, 'cards.jsonl'), 'utf8');
+    cardsText = readFileSync(join(dir, CARDS_FILE), 'utf8');
   } catch (e) {
-    throw new BatchInputError(`${dir}: not a batch folder (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}: it needs manifest.json and cards.jsonl, written by cardsmith prep)`);
+    throw new BatchInputError(`${dir}/${CARDS_FILE}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}: the batch's card scripts are missing`);
   }
-  let manifest: BatchManifest;
-  try {
-    manifest = JSON.parse(manifestText) as BatchManifest;
-  } catch (e) {
-    throw new BatchInputError(`${dir}/manifest.json: not JSON (${(e as Error).message})`);
-  }
-  if (manifest?.format !== MANIFEST_FORMAT) throw new BatchInputError(`${dir}/manifest.json: not a ${MANIFEST_FORMAT} manifest`);
-  if (!manifest.transportKey?.label) throw new BatchInputError(`${dir}/manifest.json: transportKey.label missing`);
+  const { lines, newline } = splitLines(cardsText);
   const scripts = new Map<string, CardScript>();
-  const lines = cardsText.split('\n');
   for (const [i, line] of lines.entries()) {
-    if (line.trim() === '') continue;
+    check.line(i + 1, line);
     let s: CardScript;
     try {
       s = parseCardScript(line, `${dir}/cards.jsonl:${i + 1}`);
@@ -87,9 +84,10 @@ export function loadBatch(dir: string): Batch {
     if (scripts.has(s.recordId)) throw new BatchInputError(`${dir}/cards.jsonl:${i + 1}: record id ${s.recordId} appears twice`);
     scripts.set(s.recordId, s);
   }
+  check.end(lines.length, newline);
+  checkOtherFiles(dir, manifest);
   if (scripts.size === 0) throw new BatchInputError(`${dir}/cards.jsonl: no card scripts`);
-  const id = `${manifest.profile?.name ?? 'batch'}:${createHash('sha256').update(manifestText).digest('hex').slice(0, 16)}`;
-  return { dir, manifest, scripts, id };
+  return { dir, manifest, scripts, id, manifestSha256: sha256 };
 }
 
 export interface RunBatchOptions {
@@ -170,12 +168,14 @@ function photoDirsOf(batch: Batch): string[] {
 }
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
+  // The manifest is prep's (its MAC), so are the files loadBatch checked against it: before the journal or any card.
+  await checkManifestMac(batch.dir, batch.manifest, o.provider);
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
   const lock = o.lock ? { release: () => {} } : lockBatch(batch.dir);
   let journal: Journal;
   try {
-    journal = Journal.open(batch.dir, { create: true, batchId: batch.id, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
+    journal = Journal.open(batch.dir, { create: true, batchId: batch.id, manifestSha256: batch.manifestSha256, ...(o.maxCardsPerRecord ? { maxCardsPerRecord: o.maxCardsPerRecord } : {}) });
   } catch (e) {
     lock.release();
     throw e;

@@ -12,7 +12,7 @@ import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
 const dir = mkdtempSync(join(tmpdir(), 'cardsmith-audit-cli-'));
-writeBatch(dir, await makeScripts(store, 5, 'v'));
+await writeBatch(dir, await makeScripts(store, 5, 'v'), store);
 const opened = openStations(simulatedStations(2));
 t.teardown(() => opened.close());
 await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });

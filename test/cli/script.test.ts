@@ -11,6 +11,7 @@ import { parseCardScript, SCRIPT_FORMAT, type CardScript } from '../../personali
 import { loadProfile } from '../../profiles/index.js';
 import { parseApduScript } from '../../readers/apdu-script.js';
 import { cli } from '../helpers/cli.js';
+import { makeKeyStore, writeBatch } from '../runner/helpers.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 const PASS = new TextEncoder().encode('script test passphrase');
@@ -115,7 +116,9 @@ t.test('script export of a plain script round-trips through apdu --reader sim --
     ],
     verify: [{ op: 'check', apdu: '00A40000023F00', sw: ['9000', '61XX'], what: 'MF present' }],
   };
-  writeFileSync(join(dir, 'cards.jsonl'), JSON.stringify(script) + '\n');
+  const { store } = await makeKeyStore();
+  t.teardown(() => store.close());
+  await writeBatch(dir, [script], store);
   const file = join(dir, 'plain.apdu');
   const r = await cli(['script', 'export', dir, '--card', 'plain-1', '--out', file]);
   t.equal(r.code, 0, r.err);
@@ -130,7 +133,7 @@ t.test('script export of a plain script round-trips through apdu --reader sim --
   const results = JSON.parse(run.out) as { sw: string }[];
   t.equal(results.length, 3);
   // A failing expectation in the exported file stops the apdu run with exit 1.
-  writeFileSync(join(dir, 'cards.jsonl'), JSON.stringify({ ...script, steps: [{ op: 'apdu', apdu: '00A40000023F00', sw: ['6A82'] }] }) + '\n');
+  await writeBatch(dir, [{ ...script, steps: [{ op: 'apdu', apdu: '00A40000023F00', sw: ['6A82'] }] }], store);
   t.equal((await cli(['script', 'export', dir, '--card', '1', '--out', file])).code, 0);
   t.equal((await cli(['apdu', '--reader', 'sim', '--script', file])).code, 1);
 });

@@ -68,7 +68,7 @@ t.test('bad input: exit 2', async (t) => {
   const empty = mkdtempSync(join(root, 'empty-'));
   const r = await cli(['verify', empty]);
   t.equal(r.code, 2);
-  t.match(r.err, /has no journal/);
+  t.match(r.err, /not a batch folder/);
   const noKeys = await cli(['verify', batch, '--reader', 'sim']);
   t.equal(noKeys.code, 2);
   t.match(noKeys.err, /--reader needs --keystore/);

@@ -134,7 +134,7 @@ t.test('invalid batch: rejects report only; --skip-invalid: good records + rejec
   t.ok(r2.ok);
   t.equal(r2.manifest?.cards, 3);
   t.equal(r2.manifest?.input.rejected, 1);
-  t.same(readdirSync(out2).sort(), ['cards.jsonl', 'input-files', 'manifest.json', 'rejects.csv'], 'the good records, their photos, the rejects');
+  t.same(readdirSync(out2).sort(), ['cards.jsonl', 'cards.sha256', 'input-files', 'manifest.json', 'rejects.csv'], 'the good records, their photos, the rejects');
   // The batch folder keeps the photos the cards' faces name, byte for byte, and only those.
   const faces = readFileSync(join(out2, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as CardScript).face!.fields.find((f) => f.kind === 'photo')!.value);
   t.same(readdirSync(join(out2, 'input-files', 'photos')).sort(), faces.map((f) => f.replace('photos/', '')).sort());

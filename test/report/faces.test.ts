@@ -23,7 +23,7 @@ for (const [i, s] of scripts.entries()) {
 }
 // f0003: doomed (every card answers 6A82): rejected, so no face in the report even though it has one.
 scripts[2]!.steps.splice(1, 0, { op: 'apdu', apdu: '00A4000002EF99', note: 'select a file no card has' });
-writeBatch(dir, scripts);
+await writeBatch(dir, scripts, store);
 const opened = openStations(simulatedStations(2, { maxConsecutiveFailures: 5 }));
 t.teardown(() => opened.close());
 const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });

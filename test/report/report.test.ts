@@ -15,12 +15,13 @@ import { Journal, JOURNAL_FILE } from '../../personalization/journal/index.js';
 import { buildReport, durationStats, faceFileName, FACES_DIR, formatReportText, renderReportHtml, reportFromDir } from '../../personalization/report/index.js';
 import { encodePng } from '../../readers/stations/index.js';
 import { fakeClock, tempDir } from '../journal/fixtures/helpers.js';
+import { loadBatch } from '../../personalization/runner/run.js';
+import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
 
 const OK = { ok: true };
 
-function batch(t: Test) {
-  const dir = tempDir(t, 'cardsmith-report-');
-  const j = Journal.open(dir, { create: true, batchId: 'B-2024-05', now: fakeClock(1_700_000_000_000, 1000) });
+function batch(t: Test, dir = tempDir(t, 'cardsmith-report-'), batchId = 'B-2024-05') {
+  const j = Journal.open(dir, { create: true, batchId, now: fakeClock(1_700_000_000_000, 1000) });
   j.addRecords(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', '<b>r7</b>']);
   let chip = 0;
   const next = () => (++chip).toString(16).padStart(4, '0');
@@ -141,10 +142,15 @@ async function runReport(args: string[]): Promise<{ code: number; out: string; e
 }
 
 t.test('cardsmith report: text, --json, --html, exit codes', async (t) => {
-  const dir = batch(t);
+  // report reads a batch folder (checked against its manifest) and its own journal.
+  const { store } = await makeKeyStore();
+  t.teardown(() => store.close());
+  const folder = tempDir(t, 'cardsmith-report-');
+  await writeBatch(folder, await makeScripts(store, 2, 'x'), store);
+  const dir = batch(t, folder, loadBatch(folder).id);
   const text = await runReport(['report', dir]);
   t.equal(text.code, 0, text.err);
-  t.match(text.out, /^batch B-2024-05 in /);
+  t.match(text.out, /^batch runner-test:[0-9a-f]{16} in /);
   const json = await runReport(['report', dir, '--json']);
   t.equal(json.code, 0);
   t.match(JSON.parse(json.out), { format: 'cardsmith-report', counts: { issued: 2 } });
@@ -152,10 +158,10 @@ t.test('cardsmith report: text, --json, --html, exit codes', async (t) => {
   const html = await runReport(['report', dir, '--html', file]);
   t.equal(html.code, 0);
   t.match(html.out, /HTML report: /);
-  t.match(readFileSync(file, 'utf8'), /<h1>Batch B-2024-05<\/h1>/);
+  t.match(readFileSync(file, 'utf8'), /<h1>Batch runner-test:[0-9a-f]{16}<\/h1>/);
   const missing = await runReport(['report', join(dir, 'nope')]);
   t.equal(missing.code, 2);
-  t.match(missing.err, /has no journal.sqlite/);
+  t.match(missing.err, /not a batch folder/);
   const unwritable = await runReport(['report', dir, '--html', join(dir, 'no', 'such', 'dir.html')]);
   t.equal(unwritable.code, 2);
   t.match(unwritable.err, /cannot write/);

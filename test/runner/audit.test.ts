@@ -20,7 +20,7 @@ t.test('a batch run writes a verifiable audit log of every card event', async (t
   const dir = mkdtempSync(join(tmpdir(), 'cardsmith-audit-'));
   const scripts = await makeScripts(store, 12, 'a');
   scripts[4]!.steps.splice(1, 0, { op: 'apdu', apdu: '00A4000002EF99', note: 'select a file no card has' });
-  writeBatch(dir, scripts);
+  await writeBatch(dir, scripts, store);
   const configs: StationConfig[] = simulatedStations(3, { maxConsecutiveFailures: 5 });
   configs[0]!.mover = { ...configs[0]!.mover, faults: [{ kind: 'dead-chip', card: 2 }] } as StationConfig['mover'];
   configs[1]!.mover = { ...configs[1]!.mover, faults: [{ kind: 'jam', card: 2 }] } as StationConfig['mover'];
@@ -70,7 +70,7 @@ t.test('a batch run writes a verifiable audit log of every card event', async (t
 
 t.test('a resumed run extends the same chain; a broken chain is never extended', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cardsmith-audit-'));
-  writeBatch(dir, await makeScripts(store, 6, 'b'));
+  await writeBatch(dir, await makeScripts(store, 6, 'b'), store);
   // Station 1 jams at its first card: it pauses and leaves records pending; the second run (another station) finishes.
   const configs = simulatedStations(1);
   configs[0]!.mover = { ...configs[0]!.mover, faults: [{ kind: 'jam', card: 3 }] } as StationConfig['mover'];
@@ -90,7 +90,7 @@ t.test('a resumed run extends the same chain; a broken chain is never extended',
 
   // Tamper with the log, then make the batch have work again: the runner refuses to extend it.
   const dir2 = mkdtempSync(join(tmpdir(), 'cardsmith-audit-'));
-  writeBatch(dir2, await makeScripts(store, 4, 'c'));
+  await writeBatch(dir2, await makeScripts(store, 4, 'c'), store);
   const c2 = simulatedStations(1);
   c2[0]!.mover = { ...c2[0]!.mover, faults: [{ kind: 'jam', card: 2 }] } as StationConfig['mover'];
   const third = openStations(c2);

@@ -31,7 +31,7 @@ t.test('200 records on 8 faulty stations (issue 7, Must show)', async (t) => {
   scripts[119]!.verify.splice(1, 0, { op: 'check', apdu: '00200001', sw: ['63C9'], what: 'PIN 01 tries left 9' });
   // r0180: a secret sealed for another record, as r0020.
   scripts[179]!.steps.splice(1, 0, { op: 'sealed-apdu', header: '00200001', data: { sealed: await seal(store, 'someone-else-2', Uint8Array.of(0x56, 0x78)) }, note: 'PIN' });
-  writeBatch(dir, scripts);
+  await writeBatch(dir, scripts, store);
   const configs: StationConfig[] = simulatedStations(8, { maxConsecutiveFailures: 4 });
   configs[0]!.mover = { ...configs[0]!.mover, faults: [{ kind: 'dead-chip', card: 2 }] } as StationConfig['mover'];
   configs[1]!.mover = { ...configs[1]!.mover, faults: [{ kind: 'removed', every: 4, afterApdus: 6 }] } as StationConfig['mover'];

@@ -35,7 +35,7 @@ declare global {
 t.test('SIGKILL at 20 seeded points, resume each time', async (t) => {
   const dir = join(root, 'batch');
   const stateDir = join(root, 'printers');
-  writeBatch(dir, await makeScripts(store, 50, 'c'));
+  await writeBatch(dir, await makeScripts(store, 50, 'c'), store);
   const rnd = prng(20240607);
   const kills = await killRepeatedly(t, 'test/runner/fixtures/crash-child.ts', (first) => [dir, stateDir, keystore, first ? '0' : '1'], 20, () => 5 + Math.floor(rnd() * 40));
   t.equal(kills.length, 20, `killed at event ${kills.join(', ')}`);

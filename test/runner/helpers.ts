@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { concat, fromHex, toHex } from '../../bytes/index.js';
 import { buildTlv } from '../../iso7816/index.js';
 import { createCaCertificate, FileKeyStore } from '../../keys/index.js';
-import type { KeyRef } from '../../keys/types.js';
-import { MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type SealedKey, type Step } from '../../personalization/script.js';
+import type { KeyProvider, KeyRef } from '../../keys/types.js';
+import { CARD_DIGESTS_FILE, CardDigests, CARDS_FILE, inputFileDigests, manifestMac, writeManifestFile } from '../../personalization/sealed.js';
+import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type SealedKey, type Step } from '../../personalization/script.js';
 import { kcv } from '../../crypto/index.js';
 import { TS_LOADER_ARGS } from '../helpers/ts-child.js';
 
@@ -25,7 +26,7 @@ export const CARD_TRANSPORT_KEY = fromHex('404142434445464748494A4B4C4D4E4F');
 export async function makeKeyStore(dir = mkdtempSync(join(tmpdir(), 'cardsmith-runner-keys-'))): Promise<{ store: FileKeyStore; path: string; dir: string }> {
   const path = join(dir, 'keys.cks');
   const store = await FileKeyStore.create(path, PASSPHRASE);
-  await store.generate({ label: TRANSPORT_KEY.label, alg: 'aes', length: 32, usage: ['seal'] });
+  await store.generate({ label: TRANSPORT_KEY.label, alg: 'aes', length: 32, usage: ['seal', 'mac'] });
   await store.generate({ label: CA.label, alg: 'sm2', usage: ['sign'] });
   await store.setCertificate(CA, await createCaCertificate(store, CA, 'C=CN, O=cardsmith test, CN=Test Card CA'));
   return { store, path, dir };
@@ -93,22 +94,28 @@ export async function ssScript(store: FileKeyStore, recordId: string, line: numb
   return { format: SCRIPT_FORMAT, recordId, line, interface: 'contact', steps, verify };
 }
 
-/** Writes a batch folder (manifest.json + cards.jsonl) as prep would. */
-export function writeBatch(dir: string, scripts: CardScript[], o: { seed?: number; keys?: BatchManifest['keys'] } = {}): void {
+/** Writes a batch folder (manifest.json + cards.jsonl + cards.sha256) as prep would, sealed under the store's transport key. */
+export async function writeBatch(dir: string, scripts: CardScript[], store: KeyProvider, o: { seed?: number; keys?: BatchManifest['keys'] } = {}): Promise<void> {
   const { writeFileSync, mkdirSync } = require_fs();
   mkdirSync(dir, { recursive: true });
-  const manifest: BatchManifest = {
+  const lines = scripts.map((s) => JSON.stringify(s));
+  const digests = new CardDigests();
+  for (const l of lines) digests.add(l);
+  const info = await store.info(TRANSPORT_KEY);
+  const manifest: Omit<BatchManifest, 'mac'> = {
     format: MANIFEST_FORMAT,
-    profile: { name: 'runner-test', file: 'hand-built', sha256: '0'.repeat(64) },
+    profile: { name: 'runner-test', file: 'hand-built', sha256: '0'.repeat(64), revision: '1' },
     input: { file: 'hand-built', sha256: '0'.repeat(64), records: scripts.length, rejected: 0 },
     cards: scripts.length,
-    transportKey: { label: TRANSPORT_KEY.label, kcv: '000000' },
+    transportKey: { label: info.label, version: info.version, kcv: info.kcv },
     keys: o.keys ?? [],
     seed: o.seed ?? 1,
     createdAt: '2024-01-01T00:00:00.000Z',
+    files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)) },
   };
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  writeFileSync(join(dir, 'cards.jsonl'), scripts.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  writeFileSync(join(dir, CARDS_FILE), lines.map((l) => `${l}\n`).join(''));
+  writeFileSync(join(dir, CARD_DIGESTS_FILE), digests.text());
+  writeManifestFile(dir, { ...manifest, mac: await manifestMac(store, manifest) });
 }
 
 export async function makeScripts(store: FileKeyStore, n: number, prefix = 'r', o: { cardTransportKey?: Uint8Array } = {}): Promise<CardScript[]> {

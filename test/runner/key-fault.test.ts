@@ -51,7 +51,7 @@ for (const scp of ['02', '03'] as const) {
 
 t.test('wrong transport key on 4 stations: at most one card each, every station paused naming the key', async (t) => {
   const dir = join(root, 'wrong-key');
-  writeBatch(dir, await makeScripts(store, 12, 'w', { cardTransportKey: WRONG_KEY }), { keys: KEYS });
+  await writeBatch(dir, await makeScripts(store, 12, 'w', { cardTransportKey: WRONG_KEY }), store, { keys: KEYS });
   const opened = openStations(simulatedStations(4));
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
@@ -108,7 +108,7 @@ t.test('after a card accepted the keys, a card that refuses them is that card\'s
   const dir = join(root, 'proven');
   const good = await makeScripts(store, 4, 'g');
   const [odd] = await makeScripts(store, 1, 'x', { cardTransportKey: WRONG_KEY });
-  writeBatch(dir, [good[0]!, good[1]!, { ...odd!, line: 3 }, good[2]!, good[3]!], { keys: KEYS });
+  await writeBatch(dir, [good[0]!, good[1]!, { ...odd!, line: 3 }, good[2]!, good[3]!], store, { keys: KEYS });
   const opened = openStations(simulatedStations(1, { maxConsecutiveFailures: 5 }));
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
@@ -121,7 +121,7 @@ t.test('a key store that cannot unseal the batch: a key fault naming the batch s
   const dir = join(root, 'other-store');
   const other = await makeKeyStore(mkdtempSync(join(root, 'other-')));
   t.teardown(() => other.store.close());
-  writeBatch(dir, await makeScripts(other.store, 6, 's'), { keys: KEYS });
+  await writeBatch(dir, await makeScripts(other.store, 6, 's'), store, { keys: KEYS });
   const opened = openStations(simulatedStations(2));
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
@@ -138,14 +138,14 @@ t.test('cardsmith run --sim 4: exit 1, the text and the JSON name the key', asyn
   const name = `card-transport v2 kcv=${WRONG_KCV}`;
 
   const dir = join(root, 'cli-text');
-  writeBatch(dir, await makeScripts(store, 8, 'c', { cardTransportKey: WRONG_KEY }), { keys: KEYS });
+  await writeBatch(dir, await makeScripts(store, 8, 'c', { cardTransportKey: WRONG_KEY }), store, { keys: KEYS });
   const text = await cli(['run', dir, '--sim', '4', ...storeArgs]);
   t.equal(text.code, 1, 'exit 1');
   t.match(text.out, name);
   t.notMatch(text.out + text.err, /station is the likely cause/);
 
   const dir2 = join(root, 'cli-json');
-  writeBatch(dir2, await makeScripts(store, 8, 'j', { cardTransportKey: WRONG_KEY }), { keys: KEYS });
+  await writeBatch(dir2, await makeScripts(store, 8, 'j', { cardTransportKey: WRONG_KEY }), store, { keys: KEYS });
   const json = await cli(['run', dir2, '--sim', '4', '--json', ...storeArgs]);
   t.equal(json.code, 1, 'exit 1');
   const summary = JSON.parse(json.out.trim().split('\n').pop()!) as { keyFault?: { label: string; version: number; kcv: string; message: string }; counts: { rejected: number } };

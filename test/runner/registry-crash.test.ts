@@ -26,11 +26,11 @@ t.teardown(() => store.close());
 const registryPath = join(root, 'registry.sqlite');
 const CHILD = 'test/runner/fixtures/registry-crash-child.ts';
 
-/** Batch `name`: 30 records whose holders are h<from>…h<from+29>. */
+/** Batch `name`: 30 records whose holders (keyed hashes in a real batch) are <from>…<from+29>, four digits. */
 async function batch(name: string, from: number, seed: number): Promise<{ name: string; dir: string; state: string; scripts: CardScript[] }> {
-  const scripts = (await makeScripts(store, 30, `${name}-`)).map((s, i) => ({ ...s, issuance: { holder: `h${String(from + i).padStart(2, '0')}` } }));
+  const scripts = (await makeScripts(store, 30, `${name}-`)).map((s, i) => ({ ...s, issuance: { holder: String(from + i).padStart(4, '0') } }));
   const dir = join(root, name);
-  writeBatch(dir, scripts, { seed });
+  await writeBatch(dir, scripts, store, { seed });
   return { name, dir, state: join(root, `${name}-printers`), scripts };
 }
 

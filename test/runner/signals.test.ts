@@ -61,7 +61,7 @@ const summaryOf = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   t.test(`${sig} mid-run on zero-latency stations: stopped, consistent, resumable`, async (t) => {
     const dir = join(root, sig);
-    writeBatch(dir, await makeScripts(store, CARDS, sig.toLowerCase()));
+    await writeBatch(dir, await makeScripts(store, CARDS, sig.toLowerCase()), store);
     const r = await startRun(t, dir, (pid) => process.kill(pid, sig));
     t.equal(r.signal, null, 'not killed by the signal');
     t.equal(r.code, 1, 'exit 1');
@@ -86,7 +86,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 t.test('a stop lets the cards in the encoders finish (slow stations, in process)', async (t) => {
   const dir = join(root, 'abort');
-  writeBatch(dir, await makeScripts(store, 12, 'ab'));
+  await writeBatch(dir, await makeScripts(store, 12, 'ab'), store);
   const opened = openStations(simulatedStations(3, { latency: { apduMs: 3 } }));
   t.teardown(() => opened.close());
   const abort = new AbortController();
@@ -111,7 +111,7 @@ t.test('a stop lets the cards in the encoders finish (slow stations, in process)
 
 t.test('a stop while a desk station waits for the operator: the record is given back, stopped', async (t) => {
   const dir = join(root, 'desk');
-  writeBatch(dir, await makeScripts(store, 3, 'dk'));
+  await writeBatch(dir, await makeScripts(store, 3, 'dk'), store);
   const events = new ScriptedReaderEvents('desk reader');
   const abort = new AbortController();
   let asked = 0;
@@ -142,7 +142,7 @@ t.test('the run lock: one holder per batch folder, free again after release', as
 
 t.test('two runs on one batch: the second is refused, writes nothing, and does not ask for --resume', async (t) => {
   const dir = join(root, 'twice');
-  writeBatch(dir, await makeScripts(store, CARDS, 'tw'));
+  await writeBatch(dir, await makeScripts(store, CARDS, 'tw'), store);
   let second: Promise<Ended> | undefined;
   // The first run is held (SIGSTOP: alive, lock held, mid-batch) while the second one tries, then let go.
   const first = await startRun(t, dir, (pid) => {

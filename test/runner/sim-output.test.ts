@@ -98,7 +98,7 @@ t.test('a card left in a simulated encoder: run stops without --resume; --resume
   const passFile = join(root, 'pass-left');
   writeFileSync(passFile, PASSPHRASE, { mode: 0o600 });
   const dir = join(root, 'left-batch');
-  writeBatch(dir, await makeScripts(store, 3, 'l'));
+  await writeBatch(dir, await makeScripts(store, 3, 'l'), store);
   const stations = () => openStations(simulatedStations(1, { cards: 2 })).stations;
   const first = await runBatch(loadBatch(dir), { provider: store, stations: stations() });
   t.match(first.counts, { issued: 2, pending: 1 }, 'two cards in the feeder: 2 issued, 1 left for later');
@@ -136,7 +136,7 @@ t.test('SIGKILL at 10 seeded points of a run on 3 simulated printers, resumed: v
   const dir = join(root, 'crash-batch');
   // Enough cards that 10 kills come before the end, however the 3 stations interleave.
   const cards = 32;
-  writeBatch(dir, await makeScripts(store, cards, 's'));
+  await writeBatch(dir, await makeScripts(store, cards, 's'), store);
   const rnd = prng(7);
   // An event is a printer command or an APDU; a card takes about 20, the 3 stations interleave.
   const kills = await killRepeatedly(t, 'test/runner/fixtures/sim-crash-child.ts', (first) => [dir, keystore, first ? '0' : '1'], 10, () => 5 + Math.floor(rnd() * 120));

@@ -18,7 +18,7 @@ t.teardown(() => store.close());
 
 t.test('power cuts inside card writes: card rejected, record retried on a new card', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cardsmith-tearing-'));
-  writeBatch(dir, await makeScripts(store, 12, 't'));
+  await writeBatch(dir, await makeScripts(store, 12, 't'), store);
   const phases = ['before', 'during', 'after'] as const;
   const torn = new Set<string>();
   const opened = openStations(simulatedStations(2, { maxConsecutiveFailures: 10 }), {
