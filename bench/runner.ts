@@ -17,11 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { fromHex } from '../bytes/index.js';
 import { executeScript } from '../personalization/runner/executor.js';
 import { loadBatch, runBatch } from '../personalization/runner/run.js';
+import { IssuanceRegistry } from '../personalization/registry/index.js';
 import { SCRIPT_FORMAT, type CardScript } from '../personalization/script.js';
 import { SimulatorTransport } from '../readers/simulator.js';
 import { PcscTransport } from '../readers/pcsc.js';
 import type { Transport } from '../readers/transport.js';
-import { measurePairAsync, type InterleavedPair } from './measure.js';
+import { measurePairAsync, median, type InterleavedPair } from './measure.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../test/helpers/pcsc.js';
 import type { Test } from 'tap';
 import { openStations, simulatedStations } from '../readers/stations/index.js';
@@ -106,6 +107,37 @@ try {
         (keep ? `${(rate / rates[n]!).toFixed(2)} of the rate without` : `scaling ${(rate / rates[1]! / n).toFixed(2)} of ideal linear`),
     );
   }
+
+  // 3. What the issuance registry costs: 16 stations at 1 ms per APDU, 192 cards with holders,
+  //    with and without the registry, in interleaved rounds (each round its own batch and blank
+  //    cards: the registry refuses a chip or holder it knows).
+  const withHolders = scripts.map((sc, i) => ({ ...sc, issuance: { holder: i.toString(16).padStart(8, '0') } }));
+  const registry = IssuanceRegistry.open(join(root, 'registry.sqlite'));
+  const rounds = 5;
+  const secs: Record<'plain' | 'registry', number[]> = { plain: [], registry: [] };
+  try {
+    for (let round = 0; round <= rounds; round++) {
+      const order = round % 2 === 0 ? (['plain', 'registry'] as const) : (['registry', 'plain'] as const);
+      for (const side of order) {
+        const dir = join(root, `reg-${side}-${round}`);
+        await writeBatch(dir, withHolders.map((sc) => ({ ...sc, issuance: { holder: `${sc.issuance.holder}${round.toString(16).padStart(2, '0')}${side === 'plain' ? '00' : '01'}` } })), store, { seed: round * 2 + (side === 'plain' ? 0 : 1) });
+        const opened = openStations(simulatedStations(16, { latency: { apduMs: 1 }, seed: 1000 * (round * 2 + (side === 'plain' ? 0 : 1)) }));
+        t0 = performance.now();
+        const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, keepSimOutput: false, ...(side === 'registry' ? { registry } : {}) });
+        const s = (performance.now() - t0) / 1000;
+        await opened.close();
+        if (res.counts.issued !== withHolders.length) throw new Error(`registry bench: ${side} round ${round} issued ${res.counts.issued} of ${withHolders.length}`);
+        if (round > 0) secs[side].push(s); // round 0 warms up
+      }
+    }
+  } finally {
+    registry.close();
+  }
+  const [plain, reg] = [median(secs.plain), median(secs.registry)];
+  console.log(
+    `issuance registry, 16 stations, ${withHolders.length} cards, ${rounds} interleaved rounds: without ${((withHolders.length / plain) * 3600).toFixed(0)} cards/h (median ${plain.toFixed(2)} s), ` +
+      `with ${((withHolders.length / reg) * 3600).toFixed(0)} cards/h (median ${reg.toFixed(2)} s); time ratio with/without ${(reg / plain).toFixed(2)} (rounds ${secs.registry.map((x, i) => (x / secs.plain[i]!).toFixed(2)).join(', ')})`,
+  );
 } finally {
   await store.close();
   rmSync(root, { recursive: true, force: true });

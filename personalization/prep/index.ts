@@ -138,11 +138,15 @@ export async function prepBatch(o: PrepOptions): Promise<PrepResult> {
   const starts: Record<string, number> = { card: o.serialStart ?? o.profile.serials['card']?.start ?? 1 };
   for (const [name, spec] of Object.entries(o.profile.serials)) if (name !== 'card') starts[name] = spec.start;
   const output = await OutputFolder.open(resolve(o.out));
-  // Holds the registry's lock until the manifest is written; a failed or invalid run gives the numbers back.
+  // Numbers are recorded just before the manifest is written; a failed or invalid run records none.
   const serials = o.serials ?? o.registry?.serials;
   const allocation = serials?.allocate(o.profile.name, starts);
   try {
     return await prepWith(o, allocation?.first ?? starts, (cards, out) => allocation?.commit(cards, out), output);
+  } catch (e) {
+    // Name the files where the user asked for them, not in the staging folder (it is gone).
+    if (e instanceof PrepError) e.message = e.message.replaceAll(output.dir, output.target);
+    throw e;
   } finally {
     allocation?.abort(); // a no-op once committed
     await output.discard();

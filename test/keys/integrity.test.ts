@@ -128,7 +128,7 @@ t.test("prep's export of the transport key completes in the audit log; a forged 
   const d = await cli(['demo', '--cards', '1', '--out', demo]);
   t.equal(d.code, 0, d.err);
   const store = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
-  const p = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', join(root, 'b2'), ...store]);
+  const p = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', join(root, 'b2'), ...store, '--registry', join(root, 'registry.sqlite')]); // the demo's registry knows the cardholder
   t.equal(p.code, 0, p.err);
   const audit = join(demo, 'keys.store.audit');
   const exports = readFileSync(audit, 'utf8').split('\n').filter((l) => l.includes('"op":"export-components"'));

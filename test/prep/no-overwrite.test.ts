@@ -20,7 +20,8 @@ const made = await cli(['demo', '--cards', '2', '--out', demo]);
 const batch = join(demo, 'batch');
 const input = join(demo, 'input', 'batch.csv');
 const storeArgs = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
-const prepArgs = (out: string) => ['prep', '--profile', 'builtin:sscard-gen3', '--input', input, '--out', out, ...storeArgs];
+// A registry of its own: the demo's knows these cardholders have cards (prep would refuse them as such).
+const prepArgs = (out: string) => ['prep', '--profile', 'builtin:sscard-gen3', '--input', input, '--out', out, ...storeArgs, '--registry', join(root, 'office-registry.sqlite')];
 
 /** Every file under `dir` with its bytes. */
 function snapshot(dir: string): Map<string, Buffer> {
@@ -133,7 +134,7 @@ t.test("report and verify refuse another batch's journal, an empty one, a missin
   // A second batch of the same records, run: its journal is not the demo batch's.
   const second = join(root, 'second');
   t.equal((await cli(prepArgs(second))).code, 0);
-  t.equal((await cli(['run', second, '--sim', '2', ...storeArgs])).code, 0);
+  t.equal((await cli(['run', second, '--sim', '2', ...storeArgs, '--registry', join(root, 'office-registry.sqlite')])).code, 0);
   const copy = join(root, 'copy');
   cpSync(batch, copy, { recursive: true });
   for (const f of ['journal.sqlite', 'journal.sqlite-wal', 'journal.sqlite-shm']) rmSync(join(copy, f), { force: true });

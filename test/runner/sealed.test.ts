@@ -20,6 +20,8 @@ const demo = join(root, 'demo');
 const made = await cli(['demo', '--cards', '3', '--out', demo]);
 const storeArgs = ['--keystore', join(demo, 'keys.store'), '--pass-file', join(demo, 'demo-passphrase')];
 const fresh = join(root, 'fresh');
+// From here on another bureau's registry: the demo's knows these cardholders have cards.
+process.env.CARDSMITH_REGISTRY = join(root, 'office-registry.sqlite');
 const prepped = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(demo, 'input', 'batch.csv'), '--out', fresh, ...storeArgs]);
 
 t.test('fixtures: a run demo batch and a fresh prep', async (t) => {
