@@ -376,8 +376,7 @@ export class Journal {
     this.#open();
     const why = checkText(reason, 'reason');
     this.#tx(() => {
-      const row = this.#sql('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
-      if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
+      const row = this.#stateOf(recordId);
       if (row.state !== 'review' && row.state !== 'rejected') {
         throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only records in review or rejected can be requeued`);
       }
@@ -427,8 +426,7 @@ export class Journal {
     this.#open();
     const why = checkText(reason, 'reason');
     this.#tx(() => {
-      const row = this.#sql('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
-      if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
+      const row = this.#stateOf(recordId);
       if (row.state === 'review') return;
       if (row.state !== 'pending' && row.state !== 'rejected') throw new JournalStateError(`journal: record ${recordId} is ${row.state}; only pending or rejected records can be held for review`);
       const now = this.#now();
@@ -633,6 +631,12 @@ export class Journal {
       if (e instanceof JournalError || e instanceof RangeError || e instanceof TypeError) throw e;
       throw wrapSqlite(e, this.path);
     }
+  }
+
+  #stateOf(recordId: string): { state: RecordState } {
+    const row = this.#sql('SELECT state FROM records WHERE id = ?').get(recordId) as { state: RecordState } | undefined;
+    if (!row) throw new JournalInputError(`journal: no record ${recordId}`);
+    return row;
   }
 
   #current(claim: Claim, op: string): RecordRow {

@@ -94,25 +94,15 @@ export interface IssuanceRegistryOptions {
   who?: string;
 }
 
-interface CardRow {
-  id: number;
-  product: string;
-  revision: string;
-  batch: string;
-  record: string;
-  holder: string | null;
+/** A cards row as SQLite returns it: snake_case columns, JSON in keys and replacement. */
+type CardRow = Omit<CardEntry, 'cardNumber' | 'keys' | 'reservedAt' | 'issuedAt' | 'endedAt' | 'replacement'> & {
   card_number: string | null;
-  chip: string;
-  state: CardState;
   keys: string;
-  station: string;
   reserved_at: string;
   issued_at: string | null;
   ended_at: string | null;
-  reason: string | null;
   replacement: string | null;
-  replaces: number | null;
-}
+};
 
 const MAX_REASON = 300;
 
