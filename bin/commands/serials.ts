@@ -1,6 +1,6 @@
-// cardsmith serials show FILE [--product P] [--json]: the serial registry that `cardsmith prep
-// --serials FILE` allocates card numbers from (personalization/serials/registry.ts): the next value
-// of every counter and every range handed to a batch. Exit 0; 2 when FILE is not a registry.
+// cardsmith serials show FILE [--product P] [--json]: the serial counters of the bureau's registry,
+// which `cardsmith prep` allocates card numbers from (personalization/serials/registry.ts): the next
+// value of every counter and every range handed to a batch. Exit 0; 2 when FILE is not a registry.
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { SerialRegistry, SerialRegistryError } from '../../personalization/serials/registry.js';
@@ -20,7 +20,7 @@ export function serialsCommand(ctx: Ctx): CommandModule {
           describe: 'print the next value of every counter and the range each batch was given',
           builder: (y2) =>
             y2
-              .positional('file', { type: 'string', describe: 'the registry (the file given to cardsmith prep --serials)' })
+              .positional('file', { type: 'string', describe: 'the registry (cardsmith prep --registry FILE, or issuance-registry.sqlite beside the key store)' })
               .options({
                 product: { type: 'string', requiresArg: true, describe: 'only this product (the profile name)' },
                 json: { ...outputOptions.json, describe: 'machine-readable output: {"counters":[…],"allocations":[…]}' },

@@ -68,7 +68,7 @@ t.test('two batches of one product get consecutive card numbers; an invalid batc
   t.match(text.out, /sscard-gen3 card: next 6/);
   t.match(text.out, /sscard-gen3 card 4\.\.5 \(2\) → .*batch-2/);
 
-  // Without --serials, numbering starts at the profile's start value again (the old behaviour).
+  // Without --serials the registry beside the key store is used: another registry, whose counters start at the profile's start value.
   const plain = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', join(dir, 'b2.csv'), '--keystore', join(dir, 'keys.store'), '--out', join(dir, 'batch-plain')], { env });
   t.equal(plain.code, 0, plain.err);
   t.same(cardNumbers(join(dir, 'batch-plain')).map((n) => n.slice(0, 8)), ['A0000001', 'A0000002']);
