@@ -27,23 +27,23 @@ export class BatchInputError extends Error {
 const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
 
 /** The digests of cards.jsonl's lines as prep writes them (each line without its newline). */
+/**
+ * The digests of cards.jsonl, line by line: `add` gives the line's hex digest for cards.sha256
+ * (written as it comes: nothing per card is kept) and folds it into the root.
+ */
 export class CardDigests {
   #root = createHash('sha256');
-  #hex: string[] = [];
+  #lines = 0;
 
-  add(line: string): void {
+  add(line: string): string {
     const d = sha256(line);
     this.#root.update(d);
-    this.#hex.push(d.toString('hex'));
+    this.#lines++;
+    return d.toString('hex');
   }
 
   get lines(): number {
-    return this.#hex.length;
-  }
-
-  /** cards.sha256: one hex digest a line. */
-  text(): string {
-    return this.#hex.map((h) => `${h}\n`).join('');
+    return this.#lines;
   }
 
   root(): string {

@@ -3,7 +3,7 @@
 // journal must be this batch's. Exit 0 when the report was made and the duplicates check is 0; 1
 // when duplicates were found (the batch must be investigated); 2 when DIR is not an intact batch,
 // has no journal of its own, or FILE cannot be written (or is not a cardsmith report: never overwritten).
-import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { writePrivateFileSync } from '../../files/private.js';
 import type { CommandModule } from 'yargs';
 import { JournalError } from '../../personalization/journal/index.js';

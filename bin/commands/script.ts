@@ -8,7 +8,6 @@
 //   - schema: the JSON Schema of a card script or of the manifest.
 // The batch folder is checked against its sealed manifest first (digests; the MAC needs a key
 // store, which these commands do not open: a note says so).
-import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { fromHex } from '../../bytes/index.js';

@@ -6,10 +6,10 @@
 // module only sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { clip, concat, wipe, xor } from '../../bytes/index.js';
-import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
+import { writePrivateFileSync } from '../../files/private.js';
 import type { KeyProvider, KeyRef, KeyStore } from '../../keys/types.js';
 import { createCardEvaluator, type CardEvaluator } from '../../profiles/index.js';
 import type { CardKeySpec, PinSpec, Profile } from '../../profiles/types.js';
@@ -110,8 +110,32 @@ export async function sealNonce(store: KeyProvider, sealKey: KeyRef, context: Ui
 }
 
 /** `done` settles when the stream ends or fails: a write error (a full disk) must not leave this waiting for 'drain'. */
-async function writeLine(stream: WriteStream, line: string, done: Promise<void>): Promise<void> {
-  if (!stream.write(line)) await Promise.race([new Promise<void>((ok) => stream.once('drain', ok)), done]);
+/**
+ * A file written line by line with back-pressure. A write error (a full disk) becomes the PrepError
+ * naming `shown`, and ends `done` instead of leaving a `drain` wait that never returns.
+ */
+class LineFile {
+  readonly done: Promise<void>;
+  readonly #stream: WriteStream;
+
+  constructor(path: string, shown: string) {
+    this.#stream = createWriteStream(path, { mode: 0o600 });
+    this.done = new Promise<void>((ok, fail) => {
+      this.#stream.on('finish', ok);
+      this.#stream.on('error', (e) => fail(writeError(e, shown)));
+    });
+    void this.done.catch(() => undefined); // awaited by the caller; an early error must not end the process as "unhandled"
+  }
+
+  async write(line: string): Promise<void> {
+    if (!this.#stream.write(line)) await Promise.race([new Promise<void>((ok) => this.#stream.once('drain', ok)), this.done]);
+  }
+
+  /** Ends the file; resolves when it is written (rejects with the write error). */
+  end(): Promise<void> {
+    if (!this.#stream.writableEnded) this.#stream.end();
+    return this.done;
+  }
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -229,12 +253,9 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
   await rm(tmpPhotos, { recursive: true, force: true }); // left by a prep that crashed
   const madeDirs = new Set<string>();
-  const stream = createWriteStream(tmpCards, { mode: 0o600 });
-  const streamDone = new Promise<void>((ok, fail) => {
-    stream.on('finish', ok);
-    stream.on('error', (e) => fail(writeError(e, cardsPath)));
-  });
-  void streamDone.catch(() => undefined); // awaited below; an early write error must not end the process as "unhandled"
+  const cardsFile = new LineFile(tmpCards, cardsPath);
+  // cards.sha256 is written as the cards are: nothing per card stays in memory.
+  const digestsFile = new LineFile(join(out, CARD_DIGESTS_FILE), join(out, CARD_DIGESTS_FILE));
   const rejects: Reject[] = [];
   const digests = new CardDigests();
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
@@ -329,23 +350,23 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
       };
       if (script.face) copyPhotos(script.face, readFile, tmpPhotos, madeDirs);
       const json = JSON.stringify(script);
-      digests.add(json);
-      await writeLine(stream, json + '\n', streamDone);
+      await digestsFile.write(`${digests.add(json)}\n`);
+      await cardsFile.write(json + '\n');
       progress.cards++;
       o.onProgress?.(progress);
     }
   } catch (e) {
     // A failed run leaves no half-written cards behind.
-    stream.end();
-    await streamDone.catch(() => undefined);
+    await cardsFile.end().catch(() => undefined);
+    await digestsFile.end().catch(() => undefined);
     await rm(tmpCards, { force: true });
     await rm(tmpPhotos, { recursive: true, force: true });
     throw e;
   } finally {
     if (transportValue) wipe(transportValue);
     wipe(seedKey);
-    if (!stream.writableEnded) stream.end();
-    await streamDone;
+    await cardsFile.end();
+    await digestsFile.end();
   }
 
   if (progress.cards === 0) writing = false; // every record rejected (--skip-invalid): nothing to run
@@ -381,7 +402,6 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
   // a crash in between leaves a visible gap in the registry, never a repeat.
   commit(progress.cards, output.target);
-  await step(join(out, CARD_DIGESTS_FILE), () => writeFile(join(out, CARD_DIGESTS_FILE), digests.text(), { mode: 0o600 }));
   const manifest: Omit<BatchManifest, 'mac'> = {
     format: MANIFEST_FORMAT,
     profile: { name: profile.name, file: o.profileFile, sha256: profile.hash, revision: profile.revision },

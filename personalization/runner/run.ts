@@ -18,8 +18,7 @@
 // reason, released, recovered, stray cards) is also appended to DIR/audit.log, the hash chain of
 // keys/audit.ts (`cardsmith audit verify DIR/audit.log`). The journal decides; the log is the
 // tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { AuditLog, type AuditHash } from '../../keys/audit.js';

@@ -7,8 +7,6 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { prepBatch } from '../../personalization/prep/index.js';
-import { loadProfile } from '../../profiles/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeStore, PASS } from './fixtures/store.js';
 

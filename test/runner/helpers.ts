@@ -100,7 +100,7 @@ export async function writeBatch(dir: string, scripts: CardScript[], store: KeyP
   mkdirSync(dir, { recursive: true });
   const lines = scripts.map((s) => JSON.stringify(s));
   const digests = new CardDigests();
-  for (const l of lines) digests.add(l);
+  const hex = lines.map((l) => digests.add(l));
   const info = await store.info(TRANSPORT_KEY);
   const manifest: Omit<BatchManifest, 'mac'> = {
     format: MANIFEST_FORMAT,
@@ -114,7 +114,7 @@ export async function writeBatch(dir: string, scripts: CardScript[], store: KeyP
     files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)) },
   };
   writeFileSync(join(dir, CARDS_FILE), lines.map((l) => `${l}\n`).join(''));
-  writeFileSync(join(dir, CARD_DIGESTS_FILE), digests.text());
+  writeFileSync(join(dir, CARD_DIGESTS_FILE), hex.map((h) => `${h}\n`).join(''));
   writeManifestFile(dir, { ...manifest, mac: await manifestMac(store, manifest) });
 }
 
