@@ -528,7 +528,14 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     audit('run-end', undefined, { issued: counts.issued, rejected: counts.rejected, pending: counts.pending, inProgress: counts.inProgress, review: counts.review, paused: paused.map((p) => p.station).join(',') });
     const left = counts.pending + counts.inProgress;
     const stopped = left > 0 && !!o.signal?.aborted;
-    const why = halt ? `all stations paused: ${halt.message}` : stopped ? 'the cards in the encoders were finished; run again to go on' : paused.length ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume` : 'stopped; run again with --resume';
+    const held = heldBack.size ? `${heldBack.size} held back: the cardholder's card is being written in another batch; run again when that batch is done` : '';
+    const why = halt
+      ? `all stations paused: ${halt.message}`
+      : stopped
+        ? 'the cards in the encoders were finished; run again to go on'
+        : paused.length
+          ? `stations paused: ${paused.map((p) => `${p.station}: ${p.reason}`).join('; ')}; fix and run again with --resume`
+          : held || 'stopped; run again with --resume';
     const message = (stopped ? `stopped${typeof o.signal?.reason === 'string' ? ` (${o.signal.reason})` : ''}: ` : '') + `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
     return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {

@@ -170,6 +170,23 @@ t.test('a card the registry has in the making that the journal does not know: re
   t.match(v.out, /agrees with the journal/);
 });
 
+t.test('a cardholder whose card is being written in another batch is held back, then issued when that card fails', async (t) => {
+  const dir = join(root, 'held');
+  t.equal((await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input', writeCsv('held.csv', [example[0]!, example[17]!]), '--out', dir, ...store])).code, 0);
+  const script = [...loadBatch(dir).scripts.values()][0]!;
+  const reg = IssuanceRegistry.open(registryFile);
+  t.teardown(() => reg.close());
+  reg.reserve({ product: 'sscard-gen3', revision: '1', batch: 'elsewhere', record: 'x1', holder: script.issuance!.holder!, chip: 'ABAB000000000001', keys: [], station: 'other-machine' });
+  const r = await cli(['run', dir, '--sim', '1', ...store]);
+  t.equal(r.code, 1);
+  t.match(r.out, /0 issued, 0 rejected, 1 not done \(1 held back: the cardholder's card is being written in another batch/);
+  t.equal(hopperCards(dir), 0, 'no card was used');
+  reg.void('elsewhere', 'x1', 'ABAB000000000001', 'that card failed its verify steps');
+  const again = await cli(['run', dir, '--sim', '1', ...store]);
+  t.equal(again.code, 0, again.err.slice(-300));
+  t.match(again.out, /1 issued, 0 rejected of 1/);
+});
+
 t.test('verify: a journal and a registry that disagree fail', async (t) => {
   const other = join(root, 'other-registry.sqlite');
   IssuanceRegistry.open(other).close();
