@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { Journal, JournalError } from '../../personalization/journal/index.js';
 import { CARD_STATES, RegistryConflictError, RegistryStateError, type CardState } from '../../personalization/registry/index.js';
+import { reservationFor } from '../../personalization/registry/reservation.js';
 import { requeueRecord, resolveIssued, resolveNotIssued, ReworkError, type ReworkContext } from '../../personalization/registry/rework.js';
 import { BatchInputError, loadBatch } from '../../personalization/runner/run.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
@@ -106,21 +107,10 @@ export function reworkCommand(ctx: Ctx): CommandModule {
             const batch = loadReworkBatch(a.dir);
             const script = batch.scripts.get(a.record);
             if (!script) throw new UsageError(`rework: record ${a.record} is not in ${a.dir}/cards.jsonl`);
-            const m = batch.manifest;
             withRework(
               ctx,
               a,
-              (c) =>
-                resolveIssued(c, a.record, a.chip!, a.reason, {
-                  product: m.profile?.name ?? 'unknown',
-                  revision: m.profile?.revision ?? 'unknown',
-                  batch: c.batch,
-                  record: a.record,
-                  ...(script.issuance?.holder ? { holder: script.issuance.holder } : {}),
-                  ...(script.issuance?.cardNumber ? { cardNumber: script.issuance.cardNumber } : {}),
-                  ...(script.issuance?.replacement ? { replacement: script.issuance.replacement } : {}),
-                  keys: [{ label: m.transportKey.label, version: m.transportKey.version ?? 0, kcv: m.transportKey.kcv }, ...m.keys.map((k) => ({ label: k.label, version: k.version ?? 0, kcv: k.kcv }))],
-                }),
+              (c) => resolveIssued(c, reservationFor(batch.manifest, c.batch, script, a.chip!, 'operator'), a.reason),
               `resolved as issued on chip ${a.chip.toUpperCase()}`,
             );
           },

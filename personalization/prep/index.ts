@@ -6,7 +6,7 @@
 // module only sealed under the batch transport key, bound to the record id.
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { clip, concat, wipe, xor } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
@@ -145,15 +145,15 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * A MAC under the batch transport key, not the key itself nor a plain hash of it: the record id
- * goes into logs, the journal and the registry, and a citizen ID has few enough possible values to
- * be found again from an unkeyed hash.
+ * A keyed hash of the record key, not the key itself nor a plain hash of it: the record id goes
+ * into logs, the journal and the registry, and a citizen ID has few enough possible values to be
+ * found again from an unkeyed hash. `idKey` is a MAC under the batch transport key (one key-store
+ * call per batch, as for the PINs).
  */
-async function recordIdOf(store: KeyProvider, sealKey: KeyRef, profile: Profile, record: Record<string, string>, line: number): Promise<string> {
+function recordIdOf(idKey: Uint8Array, profile: Profile, record: Record<string, string>, line: number): string {
   const key = profile.record.key !== undefined ? record[profile.record.key] : undefined;
   if (!key) return `line-${line}`;
-  const mac = await store.mac(sealKey, new TextEncoder().encode(`cardsmith/record-id\0${profile.name}\0${key}`));
-  return Buffer.from(mac).toString('hex').slice(0, 32);
+  return createHmac('sha256', idKey).update(key).digest('hex').slice(0, 32);
 }
 
 const CSV_COLUMNS = ['line', 'column', 'field', 'code', 'problem', 'hint', 'masked'] as const;
@@ -231,6 +231,9 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   // PINs are reproducible from the seed, but only with the key store: the PIN key is a MAC under
   // the batch transport key, so the seed in manifest.json alone does not reveal any PIN.
   const seedKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/prep/pin\0${seed}`));
+  const idKey = await store.mac(sealRef, new TextEncoder().encode(`cardsmith/record-id\0${profile.name}`));
+  // The card number the registry records: the profile's value named cardNumber, when it has one.
+  const numbered = profile.values.some((v) => v.name === 'cardNumber');
 
   // The registry's view of each cardholder: the keyed hash of the ID, refused when the holder has a live card.
   const hashHolder = o.registry && profile.record.key !== undefined ? await holderHasher(store, o.registry, o.holderKey) : undefined;
@@ -251,7 +254,6 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const cardsPath = join(out, 'cards.jsonl');
   const tmpCards = join(out, '.cards.jsonl.partial');
   const tmpPhotos = join(out, `.${INPUT_FILES_DIR}.partial`);
-  await rm(tmpPhotos, { recursive: true, force: true }); // left by a prep that crashed
   const madeDirs = new Set<string>();
   const cardsFile = new LineFile(tmpCards, cardsPath);
   // cards.sha256 is written as the cards are: nothing per card stays in memory.
@@ -282,7 +284,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         continue;
       }
       if (!writing) continue;
-      const recordId = await recordIdOf(store, sealKey, profile, record, item.line);
+      const recordId = recordIdOf(idKey, profile, record, item.line);
       const context = new TextEncoder().encode(recordId);
       const seal = async (secret: Uint8Array, kcv?: string): Promise<Sealed> => ({
         sealed: Buffer.from(await store.seal(sealKey, secret, context, { nonce: await sealNonce(store, sealKey, context, secret) })).toString('base64'),
@@ -343,7 +345,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         recordId,
         line: item.line,
         interface: profile.interfaces[0] ?? 'contact',
-        ...(issuance.holder || issuance.replacement ? { issuance: { ...issuance, ...cardNumberOf(profile, ev) } } : {}),
+        ...(issuance.holder || issuance.replacement ? { issuance: { ...issuance, ...(numbered ? { cardNumber: String(ev.value('cardNumber')) } : {}) } } : {}),
         steps: body.steps,
         verify: body.verify,
         ...(profile.face ? { face: faceOf(profile, ev, record) } : {}),
@@ -356,46 +358,40 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
       o.onProgress?.(progress);
     }
   } catch (e) {
-    // A failed run leaves no half-written cards behind.
+    // The staging folder goes with everything in it (prepBatch); the files only need closing.
     await cardsFile.end().catch(() => undefined);
     await digestsFile.end().catch(() => undefined);
-    await rm(tmpCards, { force: true });
-    await rm(tmpPhotos, { recursive: true, force: true });
     throw e;
   } finally {
     if (transportValue) wipe(transportValue);
-    wipe(seedKey);
+    wipe(seedKey, idKey);
     await cardsFile.end();
     await digestsFile.end();
   }
 
   if (progress.cards === 0) writing = false; // every record rejected (--skip-invalid): nothing to run
-  // What this run has put in the folder, taken away again when a later write fails (a full disk).
-  const placed = [tmpCards, tmpPhotos];
+  // A failed write (a full disk) says which file; the staging folder goes with it (prepBatch).
   const step = async (file: string, write: () => Promise<void>): Promise<void> => {
-    placed.push(file);
     try {
       await write();
     } catch (e) {
-      for (const p of placed) await rm(p, { recursive: true, force: true });
       throw writeError(e, file);
     }
   };
   let rejectsFile: string | undefined;
+  let rejectsText: string | undefined;
   if (rejects.length > 0) {
     rejectsFile = join(output.target, REJECTS_FILE);
-    const lines = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))];
-    await step(join(out, REJECTS_FILE), async () => writePrivateFileSync(join(out, REJECTS_FILE), lines.join('\n') + '\n'));
+    const text = [CSV_COLUMNS.join(','), ...rejects.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+    rejectsText = text;
+    await step(join(out, REJECTS_FILE), async () => writePrivateFileSync(join(out, REJECTS_FILE), text));
   }
   if (!writing) {
     // An invalid batch produces the rejects report and nothing else.
-    await rm(tmpCards, { force: true });
-    await rm(tmpPhotos, { recursive: true, force: true });
     await output.publish([REJECTS_FILE]);
     return { ok: false, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
   }
   await rename(tmpCards, cardsPath);
-  placed.push(cardsPath, join(out, INPUT_FILES_DIR));
   await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e; // no card had a photo
   });
@@ -415,19 +411,13 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     files: {
       cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE },
       inputFiles: inputFileDigests(join(out, INPUT_FILES_DIR)),
-      ...(rejectsFile ? { rejects: { file: REJECTS_FILE, sha256: await sha256File(join(out, REJECTS_FILE)) } } : {}),
+      ...(rejectsText !== undefined ? { rejects: { file: REJECTS_FILE, sha256: createHash('sha256').update(rejectsText).digest('hex') } } : {}),
     },
   };
   const sealed: BatchManifest = { ...manifest, mac: await manifestMac(store, manifest) };
   await step(join(out, 'manifest.json'), async () => writeManifestFile(out, sealed));
   await output.publish();
   return { ok: true, manifest: sealed, rejects, ...(rejectsFile ? { rejectsFile } : {}) };
-}
-
-/** The card number the registry records: the profile's value named cardNumber, when it has one. */
-function cardNumberOf(profile: Profile, ev: CardEvaluator): { cardNumber?: string } {
-  if (!profile.values.some((v) => v.name === 'cardNumber')) return {};
-  return { cardNumber: String(ev.value('cardNumber')) };
 }
 
 function bytesValue(v: unknown, what: string): Uint8Array {

@@ -6,7 +6,8 @@
 // Every hash in one registry must come from the same key: the registry remembers the key's label,
 // version and KCV on first use and refuses another (a different key store would hash the same
 // person differently, and the cross-batch checks would silently pass).
-import type { KeyProvider, KeyStore } from '../../keys/types.js';
+import { concat } from '../../bytes/index.js';
+import type { KeyStore } from '../../keys/types.js';
 import type { IssuanceRegistry } from './registry.js';
 
 export const HOLDER_KEY_LABEL = 'issuance-registry';
@@ -37,5 +38,5 @@ export async function holderHasher(store: Pick<KeyStore, 'info' | 'mac'>, regist
   }
   if (!bound) registry.bindHolderKey({ label: info.label, version: info.version, kcv: info.kcv });
   const ref = { label: info.label, version: info.version };
-  return async (id: string) => Buffer.from(await (store as KeyProvider).mac(ref, new Uint8Array([...LABEL, ...new TextEncoder().encode(id)]))).toString('hex');
+  return async (id: string) => Buffer.from(await store.mac(ref, concat(LABEL, new TextEncoder().encode(id)))).toString('hex');
 }

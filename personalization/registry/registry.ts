@@ -14,6 +14,7 @@
 // synchronous = FULL): it is on disk before the card work that depends on it starts.
 import type Database from 'better-sqlite3';
 import { hostname } from 'node:os';
+import { normalizeChip } from '../journal/index.js';
 import { SerialRegistry } from '../serials/registry.js';
 import { messageOf, openRegistryDb, RegistryFileError, type CardState } from './schema.js';
 
@@ -194,6 +195,11 @@ export class IssuanceRegistry {
   check(c: Pick<CardReservation, 'product' | 'batch' | 'record' | 'holder' | 'replacement'>): void {
     const mine = this.cardOfRecord(c.batch, c.record);
     if (mine) throw recordConflict(mine);
+    this.#checkHolder(c);
+  }
+
+  /** The holder part of check(): a live card of the product refuses the record unless it is a replacement. */
+  #checkHolder(c: Pick<CardReservation, 'product' | 'holder' | 'replacement'>): void {
     if (c.holder === undefined) return;
     const live = this.liveCardOf(c.product, c.holder);
     if (!live) return;
@@ -219,7 +225,8 @@ export class IssuanceRegistry {
     return this.#tx(() => {
       const mine = this.cardOfRecord(c.batch, c.record);
       if (mine && mine.state === 'reserved' && mine.chip === chip) return mine;
-      this.check(c);
+      if (mine) throw recordConflict(mine);
+      this.#checkHolder(c);
       const other = this.cardOnChip(chip);
       if (other) {
         throw new RegistryConflictError(`chip ${chip} already carries a card of the registry (${other.product}, batch ${other.batch}, record ${shortId(other.record)}, ${other.state})`, 'chip-known', other);
@@ -353,10 +360,6 @@ function entryOf(r: CardRow): CardEntry {
   };
 }
 
-export function normalizeChip(chip: string): string {
-  if (!/^(?:[0-9a-f]{2}){1,32}$/i.test(chip)) throw new RegistryStateError(`registry: chip serial must be 1 to 32 bytes of hex, got ${JSON.stringify(chip.slice(0, 70))}`);
-  return chip.toUpperCase();
-}
 
 /** Record ids in messages: enough to find the record, short enough for journals that refuse key-like hex runs. */
 export function shortId(record: string): string {

@@ -43,19 +43,20 @@ export function requeueRecord(c: ReworkContext, record: string, reason: string):
 }
 
 /**
- * A record in review whose card the operator found good on `chip`: issued in the journal and the
- * registry. `reservation` describes the card when the registry holds none for the record.
+ * A record in review whose card the operator found good on `card.chip`: issued in the journal and
+ * the registry. `card` describes it for the registry when the registry holds none for the record.
  */
-export function resolveIssued(c: ReworkContext, record: string, chip: string, reason: string, reservation: Omit<CardReservation, 'chip' | 'station'>): void {
-  const want = normalizeChip(chip);
+export function resolveIssued(c: ReworkContext, card: CardReservation, reason: string): void {
+  const record = card.record;
+  const want = normalizeChip(card.chip);
   const rec = c.journal.get(record);
   if (!rec) throw new ReworkError(`rework: record ${record} is not in the journal of ${c.dir}`);
   if (rec.state !== 'review') throw new ReworkError(`rework: record ${record} is ${rec.state}; only a record in review is resolved (requeue takes rejected ones)`);
-  const card = c.registry.cardOfRecord(c.batch, record);
-  if (card && card.chip !== want) {
-    throw new ReworkError(`rework: the issuance registry has record ${record} ${card.state} on chip ${card.chip}, not ${want}: check which card you hold`);
+  const known = c.registry.cardOfRecord(c.batch, record);
+  if (known && known.chip !== want) {
+    throw new ReworkError(`rework: the issuance registry has record ${record} ${known.state} on chip ${known.chip}, not ${want}: check which card you hold`);
   }
-  if (!card) c.registry.reserve({ ...reservation, chip: want, station: 'operator' });
+  if (!known) c.registry.reserve({ ...card, chip: want });
   c.registry.issue(c.batch, record, want);
   c.journal.confirmIssued(record, want, { ok: true }, `resolved by an operator: ${reason}`);
   c.registry.note(c.batch, record, 'resolved-issued', reason);

@@ -4,9 +4,9 @@
 // the holder's host, pid and start time are kept in the file for the message of a refused run.
 // Taken before the journal or the audit log is opened: a refused run writes to neither.
 import Database from 'better-sqlite3';
-import { closeSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { privateSqliteFileSync } from '../../files/private.js';
 
 export const RUN_LOCK = 'run.lock';
 
@@ -42,7 +42,7 @@ function refused(dir: string, db: Database.Database): RunLockedError {
 /** Takes DIR's run lock or throws RunLockedError naming the holder. */
 export function lockBatch(dir: string): BatchLock {
   const path = join(dir, RUN_LOCK);
-  closeSync(openSync(path, 'a', 0o600)); // created private, before SQLite creates it with the umask
+  privateSqliteFileSync(path); // private, before SQLite would create it with the umask
   const db = new Database(path, { timeout: 0 });
   const begin = (): void => {
     try {

@@ -32,7 +32,8 @@ import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
-import { RegistryConflictError, type CardReservation, type IssuanceRegistry, type KeyUse } from '../registry/index.js';
+import { RegistryConflictError, type CardReservation, type IssuanceRegistry } from '../registry/index.js';
+import { keysOf, reservationFor } from '../registry/reservation.js';
 import { reconcile } from '../registry/reconcile.js';
 import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
 import { lockBatch, type BatchLock } from './lock.js';
@@ -186,8 +187,10 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const settle = (when: string): void => {
       if (!registry) return;
       const r = reconcile(journal, registry, batch.id);
-      for (const id of r.adopted) emit({ type: 'message', level: 'warn', text: `registry: ${id} is issued in the issuance registry but not in this journal (${when}): taken as issued, not personalized again` });
-      for (const id of r.review) emit({ type: 'message', level: 'warn', text: `registry: ${id} was being written according to the issuance registry, unknown to this journal (${when}): held for review` });
+      // One line per kind (a lost journal of a big batch adopts thousands): the count and the first ids.
+      const some = (ids: string[]) => `${ids.length} record(s) (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`;
+      if (r.adopted.length) emit({ type: 'message', level: 'warn', text: `registry: ${some(r.adopted)} issued in the issuance registry but not in this journal (${when}): taken as issued, not personalized again` });
+      if (r.review.length) emit({ type: 'message', level: 'warn', text: `registry: ${some(r.review)} being written according to the issuance registry, unknown to this journal (${when}): held for review` });
     };
     settle('at start');
     // Simulated printers keep their output in the batch folder (and find the card left in their encoder after a crash).
@@ -321,22 +324,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const counts0 = journal.counts();
     emit({ type: 'start', total: counts0.total, done: counts0.issued + counts0.rejected, stations: names });
 
-    const keysUsed: KeyUse[] = [
-      { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version ?? 0, kcv: batch.manifest.transportKey.kcv },
-      ...(batch.manifest.keys ?? []).map((k) => ({ label: k.label, version: k.version ?? 0, kcv: k.kcv })),
-    ];
-    const reservationOf = (script: CardScript, station: string, chip: string): CardReservation => ({
-      product: batch.manifest.profile?.name ?? 'unknown',
-      revision: batch.manifest.profile?.revision ?? 'unknown',
-      batch: batch.id,
-      record: script.recordId,
-      ...(script.issuance?.holder ? { holder: script.issuance.holder } : {}),
-      ...(script.issuance?.cardNumber ? { cardNumber: script.issuance.cardNumber } : {}),
-      ...(script.issuance?.replacement ? { replacement: script.issuance.replacement } : {}),
-      chip,
-      keys: keysUsed,
-      station,
-    });
+    const keysUsed = keysOf(batch.manifest);
+    const reservationOf = (script: CardScript, station: string, chip: string): CardReservation => reservationFor(batch.manifest, batch.id, script, chip, station, keysUsed);
     /** Records whose holder's card is being written elsewhere: pending, not claimed again in this run. */
     const heldBack = new Set<string>();
     /** The registry refused the record before anything was written: the record ends, the card (if any) stays for the next one. */

@@ -12,7 +12,7 @@
 // a recorded range whose batch folder has no manifest — a gap an operator can see in
 // `cardsmith serials show`, never a repeat.
 import type Database from 'better-sqlite3';
-import { openRegistryDb, RegistryFileError } from '../registry/schema.js';
+import { messageOf, openRegistryDb, RegistryFileError } from '../registry/schema.js';
 
 export class SerialRegistryError extends Error {
   override name = 'SerialRegistryError';
@@ -160,8 +160,4 @@ export class SerialRegistry {
     this.#open?.abort();
     if (this.#db.open) this.#db.close();
   }
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
