@@ -6,7 +6,7 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/gp.js [--json]
 import { GP_TEST_KEY } from '../channels/index.js';
 import { CapFile, GpSession, loadStream, writeCap } from '../globalplatform/index.js';
-import { SimulatorTransport } from '../readers/simulator.js';
+import { SimulatorTransport } from '../transport/simulator.js';
 import type { CardInterface, SimulatedCard } from '../simulator/card.js';
 
 interface GpSim {

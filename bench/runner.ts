@@ -19,13 +19,13 @@ import { executeScript } from '../personalization/runner/executor.js';
 import { loadBatch, runBatch } from '../personalization/runner/run.js';
 import { IssuanceRegistry } from '../personalization/registry/index.js';
 import { SCRIPT_FORMAT, type CardScript } from '../personalization/script.js';
-import { SimulatorTransport } from '../readers/simulator.js';
-import { PcscTransport } from '../readers/pcsc.js';
-import type { Transport } from '../readers/transport.js';
+import { SimulatorTransport } from '../transport/simulator.js';
+import { PcscTransport } from '../transport/pcsc.js';
+import type { Transport } from '../transport/transport.js';
 import { measurePairAsync, median, type InterleavedPair } from './measure.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../test/helpers/pcsc.js';
 import type { Test } from 'tap';
-import { openStations, simulatedStations } from '../readers/stations/index.js';
+import { openStations, simulatedStations } from '../stations/index.js';
 import { createSsCard } from '../simulator/index.js';
 import { makeKeyStore, makeScripts, TRANSPORT_KEY, writeBatch } from '../test/runner/helpers.js';
 

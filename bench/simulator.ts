@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concat, fromHex, toHex } from '../bytes/index.js';
 import { des3EncryptEcb } from '../crypto/des3.js';
-import { defaultSimCardFactory, loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../readers/index.js';
+import { defaultSimCardFactory, loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../transport/index.js';
 import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage } from '../simulator/index.js';
 import { takeStackLock } from '../test/helpers/pcsc.js';
 import { fmtNs, median } from './measure.js';

@@ -35,7 +35,7 @@ export function messageFrom(argv: { data?: Uint8Array; text?: string; file?: str
   }
 }
 
-/** `--reader`: where the card is (readers/spec.ts: `sim…` for the in-process simulator, else a PC/SC reader). */
+/** `--reader`: where the card is (transport/spec.ts: `sim…` for the in-process simulator, else a PC/SC reader). */
 export const readerOptions = {
   reader: {
     type: 'string',

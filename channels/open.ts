@@ -4,7 +4,7 @@
 // stops before EXTERNAL AUTHENTICATE (whose failures the card counts), with both cryptograms shown.
 import { abytes, toHex } from '../bytes/index.js';
 import { encodeCommand, parseResponse, swMeaning, type CommandApdu } from '../iso7816/index.js';
-import type { Transport } from '../readers/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { AuthenticationError, SecureChannelError } from './errors.js';
 import { checkPseudoRandomChallenge, initializeUpdateCommand, parseInitializeUpdateResponse, type InitializeUpdateResponse } from './initialize-update.js';
 import { staticKeySource, type KeySource, type StaticKeys } from './keys.js';

@@ -15,7 +15,7 @@
 import { abytes, concat, constantTimeEqual, toHex, wipe } from '../bytes/index.js';
 import { blockCipher, mac9797, pad, retailMac } from '../crypto/index.js';
 import type { CommandApdu } from '../iso7816/index.js';
-import type { Transport } from '../readers/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { ResponseProtectionError, SecureChannelError } from './errors.js';
 import type { InitializeUpdateResponse } from './initialize-update.js';
 import { checkStaticKeys, keySetKcvs, type StaticKeys } from './keys.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { abytes, constantTimeEqual, toHex } from '../bytes/index.js';
 import { apdu, encodeCommand, parseCommand, type CommandApdu } from '../iso7816/index.js';
-import { TransportClosedError, type Transport } from '../readers/transport.js';
+import { TransportClosedError, type Transport } from '../transport/transport.js';
 import { AuthenticationError, CardCryptogramError, ResponseProtectionError, SecureChannelError } from './errors.js';
 import { C_MAC } from './security-level.js';
 import type { InitializeUpdateResponse } from './initialize-update.js';

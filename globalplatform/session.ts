@@ -6,7 +6,7 @@
 import { concat, equal, fromHex, toHex } from '../bytes/index.js';
 import { kcv } from '../crypto/index.js';
 import { encodeCommand, encodeDgi, isSensitiveDgi, parseResponse, type CommandApdu, type ResponseApdu } from '../iso7816/index.js';
-import type { Transport } from '../readers/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { openSecureChannel, type OpenSecureChannelOptions } from '../channels/open.js';
 import type { StaticKeys } from '../channels/keys.js';
 import type { SecureChannel } from '../channels/secure-channel.js';

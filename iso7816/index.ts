@@ -19,6 +19,7 @@ export {
   MAX_SHORT_LE,
 } from './apdu.js';
 export type { ApduCase, CommandApdu, EncodeOptions, FormatOptions, ParsedCommand, ResponseApdu } from './apdu.js';
+export { atrHistoricalBytes } from './atr.js';
 export { insName } from './instructions.js';
 export {
   describeSw,

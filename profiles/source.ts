@@ -5,7 +5,7 @@
 // or key *name* in one DF is found.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, Loc } from './errors.js';
-import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_NODES, TOO_DEEP_MESSAGE, tooDeepAt } from './yaml-limits.js';
+import { MAX_YAML_ALIASES, MAX_YAML_DEPTH, MAX_YAML_NODES, TOO_DEEP_MESSAGE, tooDeepAt } from '../files/yaml-limits.js';
 
 export interface LBase {
   loc: Loc;

@@ -1,6 +1,6 @@
 // The simulator's public API (docs/simulator.md): the SimulatedCard interface, the social-security
 // card and its factory, card images, the power-loss hook, and the example personalization.
-// Host-side code (readers/, the vpcd bridge, bin/) uses only what is exported here.
+// Host-side code (transport/, stations/, bin/) uses only what is exported here.
 export type { CardInterface, SimulatedCard } from './card.js';
 export { CardImageError } from './errors.js';
 export type { Seed } from './core/drbg.js';

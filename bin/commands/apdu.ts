@@ -12,7 +12,7 @@ import {
   runApduScript,
   type ScriptStep,
   type StepResult,
-} from '../../readers/index.js';
+} from '../../transport/index.js';
 import type { Ctx } from '../context.js';
 import { OperationFailed, UsageError } from '../errors.js';
 import { outputOptions, readerOptions } from '../options.js';

@@ -13,7 +13,7 @@ import { createDemoKeyStore, DEMO_SEAL_KEY } from '../../personalization/demo.js
 import { prepBatch } from '../../personalization/prep/index.js';
 import { formatReportText, reportFromDir } from '../../personalization/report/index.js';
 import { loadProfile } from '../../profiles/index.js';
-import { simulatedStations } from '../../readers/stations/index.js';
+import { simulatedStations } from '../../stations/index.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, OperationFailed, UsageError } from '../errors.js';
 import { installPath } from '../paths.js';

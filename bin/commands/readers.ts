@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { toHex } from '../../bytes/index.js';
-import { listReaders } from '../../readers/index.js';
+import { listReaders } from '../../transport/index.js';
 import type { Ctx } from '../context.js';
 import { outputOptions } from '../options.js';
 

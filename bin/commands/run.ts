@@ -11,7 +11,7 @@ import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
 import { BatchInputError, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
-import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../readers/stations/index.js';
+import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
 import { checkedBatch } from '../batch.js';
 import type { Ctx } from '../context.js';

@@ -1,8 +1,8 @@
 // Batch reports from the journal: JSON, text, and a self-contained HTML page with card faces.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { FACE_FLAG_KEYWORD, PLACEHOLDER_FLAG } from '../../readers/stations/faces.js';
-import { readPngText } from '../../readers/stations/png.js';
+import { FACE_FLAG_KEYWORD, PLACEHOLDER_FLAG } from '../../faces/faces.js';
+import { readPngText } from '../../faces/png.js';
 import { Journal } from '../journal/index.js';
 import { renderReportHtml, type FaceThumbnail } from './html.js';
 import { buildReport, type BuildReportOptions, type Report } from './report.js';

@@ -43,8 +43,8 @@ import { putKeyCommand, STORE_DATA, storeDataCommand, type PutKeyComponent } fro
 import { encodeCommand, encodeDgi, isSensitiveDgi, MAX_EXTENDED_DATA, MAX_EXTENDED_LE, MAX_SHORT_LE, swMeaning, type CommandApdu } from '../../iso7816/index.js';
 import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
-import { atrHistoricalBytes } from '../../readers/stations/mover.js';
-import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../readers/transport.js';
+import { atrHistoricalBytes } from '../../iso7816/index.js';
+import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
 import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 
 export type StepList = 'steps' | 'verify';

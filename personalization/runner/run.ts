@@ -26,9 +26,10 @@ import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRe
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
-import { BatchFaces, classifyError, defaultFonts, SimulatedMover, type Station } from '../../readers/stations/index.js';
+import { classifyError, SimulatedMover, type Station } from '../../stations/index.js';
+import { BatchFaces, defaultFonts } from '../../faces/index.js';
 import { loadProfile } from '../../profiles/index.js';
-import { SIM_OUTPUT_DIR } from '../../readers/stations/sim-printer.js';
+import { SIM_OUTPUT_DIR } from '../../stations/sim-printer.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';

@@ -2,7 +2,7 @@
 // through process(), checks status words, and does the host half of the social-security COS
 // cryptography from the formats in docs/simulator.md (external authentication, PBOC MACs,
 // encrypted WRITE KEY). It uses crypto/ directly and nothing of the card's internals.
-// (A real host goes through readers/ and channels/; simulator/ may not import those.)
+// (A real host goes through transport/ and channels/; simulator/ may not import those.)
 import { concat, toHex } from '../../bytes/index.js';
 import { blockCipher } from '../../crypto/block.js';
 import { pad } from '../../crypto/padding.js';

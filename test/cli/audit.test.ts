@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDIT_LOG, loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, simulatedStations } from '../../readers/stations/index.js';
+import { openStations, simulatedStations } from '../../stations/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
 

@@ -9,7 +9,7 @@ import { toHex } from '../../bytes/index.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import type { Report } from '../../personalization/report/index.js';
 import { parseCardScript, type SealedApduStep } from '../../personalization/script.js';
-import { decodePng } from '../../readers/stations/index.js';
+import { decodePng } from '../../faces/index.js';
 import { cli } from '../helpers/cli.js';
 
 t.test('demo --cards 6: 6 issued, 0 rejected, 0 duplicates, no secrets printed', async (t) => {

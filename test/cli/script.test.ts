@@ -9,7 +9,7 @@ import { createDemoKeyStore } from '../../personalization/demo.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { parseCardScript, SCRIPT_FORMAT, type CardScript } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
-import { parseApduScript } from '../../readers/apdu-script.js';
+import { parseApduScript } from '../../transport/apdu-script.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, writeBatch } from '../runner/helpers.js';
 

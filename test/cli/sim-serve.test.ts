@@ -9,7 +9,7 @@ import t from 'tap';
 import { run } from '../../bin/main.js';
 import type { Io } from '../../bin/io.js';
 import { fromHex, toHex } from '../../bytes/index.js';
-import type { Transport } from '../../readers/index.js';
+import type { Transport } from '../../transport/index.js';
 import { FakeVpcd, type VpcdConnection, WAIT_MS, withTimeout } from '../helpers/fake-vpcd.js';
 import { BINARY_DATA, personalizationFlow } from '../helpers/sscard-flow.js';
 

@@ -1,6 +1,6 @@
 // `cardsmith sim serve` without pcscd: option checks (exit 2), the interface → vpcd port plan, and
 // --help with examples on every new command. The serving itself is tested against a fake vpcd in
-// test/cli/sim-serve.test.ts and against the real stack in test/readers/sscard-pcsc.test.ts.
+// test/cli/sim-serve.test.ts and against the real stack in test/transport/sscard-pcsc.test.ts.
 import t from 'tap';
 import { parseHostPort, servedInterfaces } from '../../bin/commands/sim/serve.js';
 import { cli, cliProcess } from '../helpers/cli.js';

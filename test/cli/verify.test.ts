@@ -13,7 +13,7 @@ import t from 'tap';
 import { cli, cliProcess } from '../helpers/cli.js';
 import { binSkipReason } from '../helpers/pcsc.js';
 import { Journal } from '../../personalization/journal/index.js';
-import { chipSerialFromAtr } from '../../readers/stations/index.js';
+import { chipSerialFromAtr } from '../../stations/index.js';
 import { createSsCard, saveCardImage } from '../../simulator/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'verify-test-'));

@@ -10,7 +10,7 @@ import { diversifyEmv, diversifyKdf3 } from '../../crypto/index.js';
 import { encodeDgi } from '../../iso7816/index.js';
 import { setTransportOpener } from '../../bin/commands/gp/common.js';
 import { writeCap } from '../../globalplatform/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { cli } from '../helpers/cli.js';
 import { FakeGpCard } from './fixtures/fake-gp-card.js';
 

@@ -1,5 +1,5 @@
 // Host ↔ the simulated GP card through the real PC/SC stack: the card sits behind vsmartcard's
-// vpcd (readers/vpcd-bridge.ts) as reader "Virtual PCD 00 01", and the host talks to it with
+// vpcd (transport/vpcd-bridge.ts) as reader "Virtual PCD 00 01", and the host talks to it with
 // PcscTransport through pcscd — authentication at SCP03 level 33, load, install, personalize,
 // read back, delete. Skipped, with the reason, where the stack or the simulated card is missing.
 // Like every test of the virtual readers it holds their lock, so no other test's card is there.
@@ -8,8 +8,8 @@ import { fromHex, toHex } from '../../bytes/index.js';
 import { GP_TEST_KEY } from '../../channels/index.js';
 import { buildTlv, parseResponse } from '../../iso7816/index.js';
 import { CapFile, GpSession, writeCap } from '../../globalplatform/index.js';
-import { PcscTransport, VpcdBridge } from '../../readers/index.js';
-import type { Transport } from '../../readers/transport.js';
+import { PcscTransport, VpcdBridge } from '../../transport/index.js';
+import type { Transport } from '../../transport/transport.js';
 import type { SimulatedCard } from '../../simulator/card.js';
 import { lockStack, READER1, readerState, stackSkipReason } from '../helpers/pcsc.js';
 

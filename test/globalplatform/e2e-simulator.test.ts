@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../../bytes/index.js';
 import { AuthenticationError, CardCryptogramError, GP_TEST_KEY, masterKeySource } from '../../channels/index.js';
 import { encodeCommand, parseResponse, apdu, buildTlv } from '../../iso7816/index.js';
 import { CapFile, GpSession, writeCap } from '../../globalplatform/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import type { SimulatedCard } from '../../simulator/card.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

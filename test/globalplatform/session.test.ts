@@ -6,7 +6,7 @@ import { fromHex, toHex } from '../../bytes/index.js';
 import { aesDecryptEcb, diversifyEmv, kcv } from '../../crypto/index.js';
 import { AuthenticationError, CardCryptogramError, GP_TEST_KEY, masterKeySource } from '../../channels/index.js';
 import { CapFile, GpCommandError, GpSession, KcvMismatchError, writeCap } from '../../globalplatform/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { FakeGpCard } from './fixtures/fake-gp-card.js';
 
 const PKG = fromHex('A0000001515350AA');

@@ -1,7 +1,7 @@
 // A stand-in for the `smartcard` package (same shape, pcsc-lite's constant values), backed by
 // SimulatedCards, for unit tests of PcscTransport that need no pcscd: reader lookup, waits,
 // T=0 resolution, and the package's message-only errors injected where a real stack raises them.
-import type { PcscCard, PcscContext, PcscModule, PcscReader, PcscReaderState } from '../../readers/pcsc.js';
+import type { PcscCard, PcscContext, PcscModule, PcscReader, PcscReaderState } from '../../transport/pcsc.js';
 import type { SimulatedCard } from '../../simulator/card.js';
 
 export const K = {

@@ -8,7 +8,7 @@ import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { loadPcsc, waitForReader, type ReaderInfo } from '../../readers/index.js';
+import { loadPcsc, waitForReader, type ReaderInfo } from '../../transport/index.js';
 
 export const READER0 = 'Virtual PCD 00 00';
 export const READER1 = 'Virtual PCD 00 01';

@@ -5,7 +5,7 @@
 import { concat, fromHex, toHex } from '../../bytes/index.js';
 import { des3EncryptEcb } from '../../crypto/des3.js';
 import { buildTlv, encodeCommand } from '../../iso7816/index.js';
-import type { Transport } from '../../readers/index.js';
+import type { Transport } from '../../transport/index.js';
 
 export const TRANSPORT_KEY = fromHex('404142434445464748494A4B4C4D4E4F');
 export const SELECT_MF = '00A40000023F00';

@@ -18,7 +18,7 @@ import { prepBatch } from '../../personalization/prep/index.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';
 import { parseCardScript, type ApduStep, type CardScript, type CheckStep, type KeygenCertStep, type SealedApduStep, type Step } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard, MAX_COMMAND_DATA } from '../../simulator/index.js';
 import { bigJpeg, bigPhotoBatch, jpegSegments } from './fixtures/big-photo.js';
 import { Recorder } from './fixtures/recorder.js';

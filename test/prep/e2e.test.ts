@@ -12,7 +12,7 @@ import { parseCardScript, type CardScript, type SealedApduStep } from '../../per
 import { addYears, cardNumberCheck, loadProfile } from '../../profiles/index.js';
 import { createSsCard } from '../../simulator/sscard/factory.js';
 import { createGpCard } from '../../simulator/gp/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { GpSession } from '../../globalplatform/session.js';
 import { DEFAULT_TEST_KEY } from '../../simulator/gp/keys.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';

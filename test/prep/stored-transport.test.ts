@@ -12,7 +12,7 @@ import { executeScript, StepError } from '../../personalization/runner/executor.
 import { prepBatch } from '../../personalization/prep/index.js';
 import { parseCardScript, SCRIPT_FORMAT, type CardScript, type OpenStep, type StoredKey } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard, DEFAULT_TRANSPORT_KEY } from '../../simulator/sscard/factory.js';
 import { cli } from '../helpers/cli.js';
 import { PIN, softhsmMissing, softhsmToken, tempDir } from '../keys/fixtures/helpers.js';

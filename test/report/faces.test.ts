@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Journal } from '../../personalization/journal/index.js';
 import { faceFileName, FACES_DIR, reportFromDir } from '../../personalization/report/index.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, simulatedStations } from '../../readers/stations/index.js';
+import { openStations, simulatedStations } from '../../stations/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
 

@@ -13,7 +13,7 @@ import type { Io } from '../../bin/io.js';
 import { exitCodeFor, messageFor, UsageError } from '../../bin/errors.js';
 import { Journal, JOURNAL_FILE } from '../../personalization/journal/index.js';
 import { buildReport, durationStats, faceFileName, FACES_DIR, formatReportText, renderReportHtml, reportFromDir } from '../../personalization/report/index.js';
-import { encodePng } from '../../readers/stations/index.js';
+import { encodePng } from '../../faces/index.js';
 import { fakeClock, tempDir } from '../journal/fixtures/helpers.js';
 import { loadBatch } from '../../personalization/runner/run.js';
 import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';

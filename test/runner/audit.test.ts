@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { Journal } from '../../personalization/journal/index.js';
 import { AUDIT_LOG, loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, simulatedStations, type StationConfig } from '../../readers/stations/index.js';
+import { openStations, simulatedStations, type StationConfig } from '../../stations/index.js';
 import { makeKeyStore, makeScripts, recordSecrets, TRANSPORT_KEY, writeBatch } from './helpers.js';
 
 const { store } = await makeKeyStore();

@@ -11,9 +11,9 @@ import { verifyAuditLog } from '../../keys/audit.js';
 import { buildReport } from '../../personalization/report/index.js';
 import { verifyCard } from '../../personalization/runner/executor.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, simulatedStations } from '../../readers/stations/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
-import type { StationConfig } from '../../readers/stations/index.js';
+import { openStations, simulatedStations } from '../../stations/index.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
+import type { StationConfig } from '../../stations/index.js';
 import { makeKeyStore, makeScripts, seal, TRANSPORT_KEY, writeBatch } from './helpers.js';
 
 const { store } = await makeKeyStore();

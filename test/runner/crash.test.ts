@@ -12,9 +12,9 @@ import { verifyAuditLog } from '../../keys/audit.js';
 import { readFileSync } from 'node:fs';
 import { verifyCard } from '../../personalization/runner/executor.js';
 import { loadBatch } from '../../personalization/runner/run.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard } from '../../simulator/index.js';
-import { chipSerialFromAtr } from '../../readers/stations/index.js';
+import { chipSerialFromAtr } from '../../stations/index.js';
 import { PersistentPrinter } from './fixtures/persistent-station.js';
 import { killRepeatedly, makeKeyStore, makeScripts, prng, runnerChild, TRANSPORT_KEY, writeBatch } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { apdu, encodeCommand, parseResponse } from '../../iso7816/index.js';
 import { parseCertificate } from '../../keys/index.js';
 import { executeScript, StepError, swMatches } from '../../personalization/runner/executor.js';
 import { SCRIPT_FORMAT, type CardScript, type Step } from '../../personalization/script.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard } from '../../simulator/index.js';
 import { createGpCard, CPS_MODULE_AID, CPS_PACKAGE_AID } from '../../simulator/gp/index.js';
 import { CARD_TRANSPORT_KEY, makeKeyStore, recordSecrets, seal, sealKey, ssScript, TRANSPORT_KEY } from './helpers.js';

@@ -14,7 +14,7 @@ import { prepBatch } from '../../personalization/prep/index.js';
 import { executeScript } from '../../personalization/runner/executor.js';
 import { parseCardScript, type SealedApduStep } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
-import { PcscTransport } from '../../readers/index.js';
+import { PcscTransport } from '../../transport/index.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../helpers/pcsc.js';
 import { bigJpeg, bigPhotoBatch } from '../prep/fixtures/big-photo.js';
 import { Recorder } from '../prep/fixtures/recorder.js';

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Journal } from '../../personalization/journal/index.js';
 import { lockBatch, RunLockedError } from '../../personalization/runner/lock.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { ManualMover, openStations, ScriptedReaderEvents, SimCardEncoder, SimulatedMover, simulatedStations, Station } from '../../readers/stations/index.js';
+import { ManualMover, openStations, ScriptedReaderEvents, SimCardEncoder, SimulatedMover, simulatedStations, Station } from '../../stations/index.js';
 import { cliProcess } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, PASSPHRASE, writeBatch } from './helpers.js';
 

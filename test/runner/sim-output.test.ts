@@ -1,4 +1,4 @@
-// The simulated printer's kept output (DIR/sim-output, readers/stations/sim-printer.ts): cards
+// The simulated printer's kept output (DIR/sim-output, stations/sim-printer.ts): cards
 // ejected to the hopper / reject bin as card images, and the printer's state, so that a runner
 // killed at any point and resumed leaves every card where the journal says it is:
 //   - in process: a printer that takes over the files of a "killed" one has the same next card
@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { Journal } from '../../personalization/journal/index.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, SimulatedMover, SimulatedPrinter, simulatedStations } from '../../readers/stations/index.js';
-import { readSimOutput } from '../../readers/stations/sim-printer.js';
+import { openStations, SimulatedMover, SimulatedPrinter, simulatedStations } from '../../stations/index.js';
+import { readSimOutput } from '../../stations/sim-printer.js';
 import type { SsCard } from '../../simulator/index.js';
 import { cli } from '../helpers/cli.js';
 import { killRepeatedly, makeKeyStore, makeScripts, PASSPHRASE, prng, runnerChild, writeBatch } from './helpers.js';

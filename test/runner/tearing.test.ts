@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Journal } from '../../personalization/journal/index.js';
 import { verifyCard } from '../../personalization/runner/executor.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, simulatedStations, chipSerialFromAtr } from '../../readers/stations/index.js';
-import { SimulatorTransport } from '../../readers/simulator.js';
+import { openStations, simulatedStations, chipSerialFromAtr } from '../../stations/index.js';
+import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard, SsCard } from '../../simulator/index.js';
 import { makeKeyStore, makeScripts, TRANSPORT_KEY, writeBatch } from './helpers.js';
 

@@ -4,24 +4,8 @@
 // a dropped connection and the reconnect, and the protocol framing itself.
 import t, { type Test } from 'tap';
 import { toHex } from '../../bytes/index.js';
-import {
-  decodePng,
-  encodeCommand,
-  EVOLIS_PANEL,
-  EvolisDriver,
-  EvolisMover,
-  FrameParser,
-  monoPanel,
-  PrinterError,
-  PrinterLinkError,
-  renderFace,
-  SimulatedMover,
-  SimulatedPrinter,
-  SimulatedPrinterServer,
-  Station,
-  StationPausedError,
-  splitReply,
-} from '../../readers/stations/index.js';
+import { encodeCommand, EvolisDriver, EvolisMover, FrameParser, PrinterError, PrinterLinkError, SimulatedMover, SimulatedPrinter, SimulatedPrinterServer, Station, StationPausedError, splitReply } from '../../stations/index.js';
+import { decodePng, EVOLIS_PANEL, monoPanel, renderFace } from '../../faces/index.js';
 
 async function serve(t: Test, printer = new SimulatedPrinter({ seed: 5 })) {
   const server = await SimulatedPrinterServer.listen(printer);

@@ -2,7 +2,7 @@
 // at its file:line:column — all of them at once.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { loadStationsFile, parseStationsFile, simulatedStations, StationsFileError } from '../../readers/stations/index.js';
+import { loadStationsFile, parseStationsFile, simulatedStations, StationsFileError } from '../../stations/index.js';
 
 function issues(text: string): string[] {
   try {

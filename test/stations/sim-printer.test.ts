@@ -3,8 +3,8 @@
 // from the seed, the output hopper and reject box holding the real simulated cards.
 import t from 'tap';
 import { toHex } from '../../bytes/index.js';
-import { CardRemovedError } from '../../readers/index.js';
-import { CardUnresponsiveError, EncoderTimeoutError, SimulatedMover, SimulatedPrinter, type FaultSpec } from '../../readers/stations/index.js';
+import { CardRemovedError } from '../../transport/index.js';
+import { CardUnresponsiveError, EncoderTimeoutError, SimulatedMover, SimulatedPrinter, type FaultSpec } from '../../stations/index.js';
 
 const SELECT_MF = Uint8Array.of(0x00, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00);
 

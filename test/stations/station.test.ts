@@ -3,7 +3,7 @@
 // reader events, the card left in the encoder (for recovery), and stations opened from a file.
 import t from 'tap';
 import { toHex } from '../../bytes/index.js';
-import { CardRemovedError, ReaderError } from '../../readers/index.js';
+import { CardRemovedError, ReaderError } from '../../transport/index.js';
 import {
   CardUnresponsiveError,
   classifyError,
@@ -22,7 +22,7 @@ import {
   Station,
   StationPausedError,
   type StationEvent,
-} from '../../readers/stations/index.js';
+} from '../../stations/index.js';
 
 function simStation(printer: SimulatedPrinter, name = 'st-1', events?: StationEvent[], max?: number) {
   return new Station({

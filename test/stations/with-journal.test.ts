@@ -6,7 +6,8 @@ import t from 'tap';
 import { toHex } from '../../bytes/index.js';
 import { Journal } from '../../personalization/journal/index.js';
 import { buildReport } from '../../personalization/report/index.js';
-import { classifyError, openStations, renderFace, simulatedStations, type Station } from '../../readers/stations/index.js';
+import { classifyError, openStations, simulatedStations, type Station } from '../../stations/index.js';
+import { renderFace } from '../../faces/index.js';
 import { tempDir } from '../journal/fixtures/helpers.js';
 
 const SELECT_MF = Uint8Array.of(0x00, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00);

@@ -17,8 +17,8 @@ import {
   type KeySource,
 } from '../../../channels/index.js';
 import { CapFile, CapFileError, GpSession, parseAid } from '../../../globalplatform/index.js';
-import { openTransport, READER_SPEC_HELP } from '../../../readers/index.js';
-import type { Transport } from '../../../readers/transport.js';
+import { openTransport, READER_SPEC_HELP } from '../../../transport/index.js';
+import type { Transport } from '../../../transport/transport.js';
 import type { Ctx } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { outputOptions, secretOption } from '../../options.js';
@@ -30,7 +30,7 @@ let opener: TransportOpener = (spec) => openTransport(spec);
 
 /**
  * Replaces how `--reader` is opened, for in-process tests (a test card behind a SimulatorTransport);
- * call with no argument to restore readers/openTransport. Only code in the same process can do this.
+ * call with no argument to restore transport/openTransport. Only code in the same process can do this.
  */
 export function setTransportOpener(fn?: TransportOpener): void {
   opener = fn ?? ((spec) => openTransport(spec));

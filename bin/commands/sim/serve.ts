@@ -12,8 +12,8 @@ import {
   VPCD_CONTACTLESS_PORT,
   VPCD_DEFAULT_HOST,
   VpcdBridge,
-} from '../../../readers/index.js';
-import type { CardInterface } from '../../../simulator/card.js';
+} from '../../../transport/index.js';
+import type { CardInterface } from '../../../transport/index.js';
 import type { Ctx } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { outputOptions } from '../../options.js';
