@@ -1,4 +1,4 @@
-// Runner bench (issue 7): per-APDU overhead of the executor against a raw transport loop on the same
+// Runner bench: per-APDU overhead of the executor against a raw transport loop on the same
 // card — in-process (simulator) and through PC/SC (pcscd + vpcd, a card served by `cardsmith sim
 // serve` as a child process; skipped with the reason when the stack is down or dist/ is not built;
 // the PC/SC test lock of test/helpers/pcsc.ts is held meanwhile) — and batch throughput with 1, 4

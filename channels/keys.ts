@@ -1,6 +1,6 @@
 // Static secure channel keys (ENC, MAC, DEK) and where they come from: given outright, or derived
 // per card from a master key with one of the diversification templates the GP tools use (emv,
-// visa2, kdf3 — crypto/diversify.ts, STANDARDS.md §4) and the KDD of INITIALIZE UPDATE.
+// visa2, kdf3 — crypto/diversify.ts, GlobalPlatform 2.3.1) and the KDD of INITIALIZE UPDATE.
 // Keys are data here, never text: what gets shown is the KCV (GP Card Specification 2.3.1 §11.8.2.3,
 // Amendment D §7.2).
 import { abytes, toHex } from '../bytes/index.js';

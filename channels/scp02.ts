@@ -1,4 +1,4 @@
-// SCP02 (GP Card Specification 2.3.1 Appendix E; STANDARDS.md §4), host side.
+// SCP02 (GP Card Specification 2.3.1 Appendix E), host side.
 // - Session keys: 3DES-CBC(static key, IV 0, const ‖ sequence counter ‖ 12 × 00), consts ENC 0182,
 //   C-MAC 0101, R-MAC 0102, DEK 0181.
 // - Cryptograms: full 3DES CBC-MAC (ISO 9797-1 alg 1, padding method 2) under S-ENC; card over

@@ -1,4 +1,4 @@
-// SCP03 (GP Card Specification 2.3 Amendment D v1.1.2/v1.2; STANDARDS.md §4), host side.
+// SCP03 (GP Card Specification 2.3 Amendment D v1.1.2/v1.2), host side.
 // - KDF: AES-CMAC counter mode (crypto/kdf.ts scp03Kdf); session keys as long as the static keys
 //   (AES-128/192/256), context = host challenge ‖ card challenge; constants 00 card cryptogram,
 //   01 host cryptogram, 02 pseudo-random card challenge, 04 S-ENC, 06 S-MAC, 07 S-RMAC.

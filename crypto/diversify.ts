@@ -1,6 +1,6 @@
 // Card-key diversification: GlobalPlatform tool templates `emv`, `visa2`, `kdf3` (as implemented by
 // GlobalPlatformPro), EMV CPS 1.1 KMC derivation, PBOC multi-level diversification and
-// EMV Book 2 Annex A1.4.1 Option A (STANDARDS.md §2, §4, §5).
+// EMV Book 2 Annex A1.4.1 Option A.
 //
 // Checked against GlobalPlatformPro (github.com/martinpaljak/GlobalPlatformPro):
 // - library/src/main/java/pro/javacard/gp/keys/PlaintextKeys.java (kdf_templates, diversify()) and
@@ -121,7 +121,7 @@ function checkPbocAlg(alg: unknown): PbocAlg {
 
 /**
  * One PBOC diversification level with 8-byte data D and a 16-byte key K:
- * 3DES → 3DES_K(D) ‖ 3DES_K(~D) (STANDARDS.md §2, medium confidence, no parity adjustment);
+ * 3DES → 3DES_K(D) ‖ 3DES_K(~D) (LD/T 32, medium confidence, no parity adjustment);
  * SM4 → SM4_K(D ‖ ~D), cardsmith's choice for SM4 cards (no public source fixes it).
  */
 export function pbocLevel(key: Uint8Array, data: Uint8Array, alg: PbocAlg = 'des3'): Uint8Array {

@@ -1,7 +1,7 @@
 // Key check values: 3DES and AES as GlobalPlatform Card Specification 2.3 (and Amendment D §6.2.2.x)
 // define them; SM4 has no published convention, so cardsmith chooses SM4-ECB(key, 16 × 00) —
 // the 3DES rule carried over to a 16-byte block — and documents it as our choice, not a standard's.
-// KCVs are what logs, journals and ceremonies show instead of keys (DESIGN.md, "Secrets").
+// KCVs are what logs, journals and ceremonies show instead of keys.
 import { abytes, toHex } from '../bytes/index.js';
 import { blockCipher } from './block.js';
 

@@ -1,5 +1,5 @@
 // PBOC / JR/T 0025-style line-protection MAC, as the social-security COS uses it for `04 D6`,
-// `84 1E`, WRITE KEY … (STANDARDS.md §3): ISO 9797-1 padding method 2, IV = card challenge ‖ zeros,
+// `84 1E`, WRITE KEY … (the PBOC-style COS, JR/T 0025): ISO 9797-1 padding method 2, IV = card challenge ‖ zeros,
 // 4-byte result. 16-byte 3DES key → MAC algorithm 3 (single DES CBC, 3DES on the last block);
 // 8-byte DES key → algorithm 1 with single DES; SM4 → algorithm 1 (CBC-MAC) with a 16-byte IV.
 import { abytes } from '../bytes/index.js';

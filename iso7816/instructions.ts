@@ -1,5 +1,5 @@
 // ISO/IEC 7816-4 instruction (INS) names, plus GlobalPlatform 2.3.1 and the PBOC-style COS
-// commands of STANDARDS.md §3 for proprietary classes — only for messages and logs.
+// commands of the PBOC-style COS, JR/T 0025 for proprietary classes — only for messages and logs.
 import { checkByte, hex2 } from './internal.js';
 
 const INTERINDUSTRY: Record<number, string> = {

@@ -1,5 +1,5 @@
 // The card CA: X.509 v3 certificates signed with SM3withSM2 for SM2 public keys read from cards
-// (STANDARDS.md §6: signature OID 1.2.156.10197.1.501, key id-ecPublicKey + curve
+// (GM/T 0006: signature OID 1.2.156.10197.1.501, key id-ecPublicKey + curve
 // 1.2.156.10197.1.301), built with @peculiar/asn1-x509. The CA key stays in the key store: this
 // module asks the provider for a signature (r ‖ s, Z_A with the default ID "1234567812345678") and
 // puts it in DER as SEQUENCE { INTEGER r, INTEGER s }. The signature AlgorithmIdentifier has no

@@ -1,4 +1,4 @@
-// The Evolis escape-command protocol (STANDARDS.md §8; Evolis Card Printers Programming Guide
+// The Evolis escape-command protocol (Evolis Card Printers Programming Guide
 // A5013 rev. E, "Communication Protocol"): every command is
 //
 //     ESC command [';' parameter]… CR

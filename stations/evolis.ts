@@ -3,7 +3,7 @@
 // bound (timeoutMs); an answer other than OK becomes a PrinterError whose stationFault tells the
 // station to pause (empty feeder, jam, cover open, …).
 //
-// Card cycle used by EvolisMover (Programming Guide A5013 rev. E; STANDARDS.md §8):
+// Card cycle used by EvolisMover (Evolis Programming Guide A5013 rev. E):
 //   once:   Pem;2        the host handles errors (the printer answers them instead of waiting)
 //           Pr;k         black (K) ribbon panel, when the station prints faces
 //   load:   Ss           start sequence

@@ -1,5 +1,5 @@
 // Log forms of APDU exchanges that never show key or PIN bytes. Which instructions carry secrets
-// (ISO/IEC 7816-4 §11, GlobalPlatform 2.3.1 §11, the PBOC-style COS of STANDARDS.md §3):
+// (ISO/IEC 7816-4 §11, GlobalPlatform 2.3.1 §11, the PBOC-style COS of JR/T 0025):
 // their data field — and for a few the response too — is shown as `[n bytes]`.
 import { toHex } from '../bytes/index.js';
 import { formatCommand, formatResponse, parseCommand, parseResponse } from '../iso7816/index.js';

@@ -1,5 +1,5 @@
 // Connects a SimulatedCard to vsmartcard's vpcd (the pcscd driver of the "Virtual PCD" readers),
-// so every PC/SC program sees the simulated card in a reader. Protocol (STANDARDS.md §7,
+// so every PC/SC program sees the simulated card in a reader. Protocol (vsmartcard vpcd,
 // docs/pcsc.md): the card is a TCP client; each message either way is a 2-byte big-endian length
 // + payload; a 1-byte payload from vpcd is control (00 power off, 01 power on, 02 reset, 04 "send
 // ATR", which alone is answered), a longer one a command APDU answered with the response APDU.

@@ -1,6 +1,6 @@
 // The card's random source: a small deterministic generator over a seed, so that the same seed
-// gives the same challenges, the same on-card SM2 keys and the same signatures (DESIGN.md,
-// "Determinism"). Construction (cardsmith choice, documented in docs/simulator.md):
+// gives the same challenges, the same on-card SM2 keys and the same signatures.
+// Construction (cardsmith choice, documented in docs/simulator.md):
 //   block_i = SM3("cardsmith/sim/drbg" ‖ 00 ‖ seed ‖ i as 8 bytes big-endian), i = 0, 1, 2 …
 // and the output stream is block_0 ‖ block_1 ‖ … . The state is (seed, position in the stream),
 // so a saved card image continues the stream where it stopped. SM3 in counter mode is a fine

@@ -1,6 +1,6 @@
 // ISO/IEC 7816-4 §5.1.3 status words the simulated card answers with, and the one internal
 // exception that carries a status word from deep inside a command handler to process().
-// STANDARDS.md §1 lists which SW means what; iso7816/status-words.ts has the readable meanings.
+// ISO/IEC 7816-4 lists which SW means what; iso7816/status-words.ts has the readable meanings.
 
 /** The status words this card uses, by name, so handlers read like the specification. */
 export const SW = Object.freeze({

@@ -1,6 +1,6 @@
 // An example personalization of a blank social-security card, done only with APDUs sent to
 // process() — the real command path — so that tests and demos start from a card the way a
-// bureau would leave it. The layout follows STANDARDS.md §2 (SSSE with EF05/EF06 TLV records,
+// bureau would leave it. The layout follows LD/T 32 (SSSE with EF05/EF06 TLV records,
 // DF01–DF04 by AID, the generation-3 PKI DDF/ADF with EFs 0012–0019, the contactless PPSE).
 // Everything the public record leaves open is an *example* choice here: keys (derived from
 // labels), FIDs of the SSSE (DDF1) and of EF07/EF08, file sizes, access conditions, PINs.

@@ -1,5 +1,5 @@
 // The built-in "CPS data store" applet: personalized per EMV Card Personalization Specification 1.1
-// (STORE DATA with DGIs, STANDARDS.md §5) through INSTALL [for personalization] and STORE DATA
+// (STORE DATA with DGIs, EMV) through INSTALL [for personalization] and STORE DATA
 // forwarded by the ISD, it afterwards answers SELECT, READ RECORD (ISO/IEC 7816-4) and
 // GET DATA (EMV Book 3) from the stored DGIs, the way an EMV applet does after
 // personalization. The DGI → command mapping is cardsmith's choice (docs/simulator-gp.md):

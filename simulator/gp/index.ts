@@ -1,4 +1,4 @@
-// The simulated GlobalPlatform card (issue 4 item 4): an Issuer Security Domain with the card life
+// The simulated GlobalPlatform card: an Issuer Security Domain with the card life
 // cycle, key sets, SCP02 / SCP03 card side, the GP registry with LOAD / INSTALL / DELETE, PUT KEY,
 // SET STATUS, STORE DATA, GET STATUS and GET DATA, and an applet host with a built-in EMV CPS data
 // store applet. Specifications: GP Card Specification 2.3.1 (+ Amendment D for SCP03), GP 2.2

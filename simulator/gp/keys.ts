@@ -1,8 +1,8 @@
 // Key sets of the Issuer Security Domain: GP Card Specification 2.3.1 §11.8 (PUT KEY and its key
 // data field, with the padded key component block form of Tables 11-70/11-71), the key information
-// template (GET DATA 00E0, tag E0 with C0 entries), KCVs as STANDARDS.md §4 gives them (3DES over
+// template (GET DATA 00E0, tag E0 with C0 entries), KCVs as GlobalPlatform 2.3.1 gives them (3DES over
 // 8 × 00, AES over 16 × 01), and card-key diversification with the GP tool templates emv / visa2 /
-// kdf3 (STANDARDS.md §4). The default test keys are 40 41 … 4F with key version FF, the "initial key
+// kdf3 (GlobalPlatform 2.3.1). The default test keys are 40 41 … 4F with key version FF, the "initial key
 // set" of GPC_GUI_003 (GP "Mapping of 2.1.1 implementations to 2.2").
 import { concat, equal, fromHex } from '../../bytes/index.js';
 import { aesDecryptCbc, des3DecryptEcb, diversifyEmv, diversifyKdf3, diversifyVisa2, kcv } from '../../crypto/index.js';

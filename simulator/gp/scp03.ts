@@ -1,12 +1,12 @@
 // SCP03, card side: GlobalPlatform Card Specification 2.3.1 Amendment D (with the S16 mode of
-// v1.2). STANDARDS.md §4 summarises it:
+// v1.2), in short:
 // - KDF: AES-CMAC counter mode over 11 × 00 ‖ const ‖ 00 ‖ L ‖ i ‖ context (crypto/kdf.ts);
 //   S-ENC const 04 from Key-ENC, S-MAC 06 and S-RMAC 07 from Key-MAC, each as long as its static
 //   key; context = host challenge ‖ card challenge. Card / host cryptograms: const 00 / 01 under
 //   S-MAC, 64 bits (S8) or 128 bits (S16).
 // - Card challenge: random, or with i b5 pseudo-random = KDF(Key-ENC, const 02, context =
 //   sequence counter (3 bytes) ‖ AID of the selected SD); the counter is then appended to the
-//   INITIALIZE UPDATE response. (The published transcript in STANDARDS.md §4 is of that kind: its
+//   INITIALIZE UPDATE response. (The published kaoh/globalplatform transcript is of that kind: its
 //   card challenge is KDF(ENC, 02, 00001E ‖ A000000151000000).)
 // - C-MAC: CMAC(S-MAC, chaining value ‖ CLA ‖ INS ‖ P1 ‖ P2 ‖ Lc ‖ data as sent), 8 (S8) or 16
 //   (S16) bytes sent, the full 16 bytes chain; the first chaining value is 16 × 00.

@@ -1,4 +1,4 @@
-// The native social-security COS card (STANDARDS.md §1–§3): an ISO/IEC 7816-4 file system with
+// The native social-security COS card (ISO/IEC 7816-4, LD/T 32 and the PBOC-style COS): an ISO/IEC 7816-4 file system with
 // the PBOC-style proprietary commands and the generation-3 PKI commands, behind the byte-only
 // SimulatedCard interface. This module owns power, the command pipeline and the image; the
 // commands live one family per module in commands/.

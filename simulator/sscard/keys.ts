@@ -1,4 +1,4 @@
-// The key file of each DF (STANDARDS.md §2–§3: MK, IRK, external-auth keys, PUK, reload key,
+// The key file of each DF (LD/T 32 and the PBOC-style COS: MK, IRK, external-auth keys, PUK, reload key,
 // line-protection keys, block keys; 1–3 versions) in cardsmith's format: a key is addressed by
 // (type, id) within its DF, has its own algorithm (3DES or SM4), version and error counter. A PIN
 // is a key of type PIN whose value is the BCD PIN. The key block WRITE KEY carries is

@@ -1,4 +1,4 @@
-// Names the social-security COS recognises (STANDARDS.md §2) and the one it treats specially:
+// Names the social-security COS recognises (LD/T 32) and the one it treats specially:
 // the PPSE answers SELECT on the contactless interface only (EMV Book B: the PPSE is the
 // contactless directory; over the contacts the card behaves as if it were absent).
 import { fromHex } from '../../bytes/index.js';

@@ -1,7 +1,7 @@
 // Security checks of the social-security COS: access conditions against the security status
 // (ISO/IEC 7816-4 §5.4), error counters that are decremented *before* a secret is compared and
 // restored only after a success (so that cutting the power during a wrong guess never gives a
-// free try), and the PBOC MAC check of secure-messaging commands (STANDARDS.md §3: ISO 9797-1
+// free try), and the PBOC MAC check of secure-messaging commands (the PBOC-style COS, JR/T 0025: ISO 9797-1
 // padding 2, IV = card challenge ‖ zeros, 4-byte MAC).
 import { concat, constantTimeEqual } from '../../bytes/index.js';
 import { pbocIv, pbocMac } from '../../crypto/pboc-mac.js';

@@ -24,7 +24,7 @@ t.test('derive: GP templates reproduce the published KCVs (GlobalPlatformPro Tes
   t.match(parsed.kcv, /^[0-9A-F]{6}$/);
 });
 
-t.test('derive: EMV Option A vector (STANDARDS.md §5)', async (t) => {
+t.test('derive: EMV Option A vector', async (t) => {
   const r = await cli(['crypto', 'derive', '--method', 'emv-option-a', '--master', 'env:IMK', '--pan', '12345678901234567', '--psn', '01', '--json'], { env });
   t.equal(r.code, 0, r.err);
   t.equal(JSON.parse(r.out).key, '73AD54688CEF2934B0979857E3C719F1');

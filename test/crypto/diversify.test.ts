@@ -63,7 +63,7 @@ t.test('GlobalPlatformPro TestPlaintextKeys: kdf3 (SCP03) KCVs and the external 
 });
 
 t.test('EMV Option A', async (t) => {
-  // STANDARDS.md §5 vector.
+  // EMV vector.
   const imk = h('0123456789ABCDEFFEDCBA9876543210');
   t.equal(toHex(emvOptionA(imk, '12345678901234567', '01')), '73AD54688CEF2934B0979857E3C719F1');
   t.equal(toHex(emvOptionAData('12345678901234567', '01')), '4567890123456701', 'rightmost 16 digits of PAN ‖ PSN');

@@ -5,7 +5,7 @@ import { aesCmac } from '../../crypto/cmac.js';
 import { kcvHex } from '../../crypto/kcv.js';
 import { cmacCounterKdf, scp03Kdf } from '../../crypto/kdf.js';
 
-// STANDARDS.md §4: published SCP03 transcript (i=70, AES-128).
+// The published SCP03 transcript of kaoh/globalplatform (i=70, AES-128).
 const ENC = h('F995D0A069335C7DF42E590317FFEA6D');
 const MAC = h('58563362EC5A4541ABCD32B34B1EAE7D');
 const HOST = h('9BD6BF878FB8E991');

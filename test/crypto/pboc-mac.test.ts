@@ -1,4 +1,4 @@
-// PBOC line-protection MAC (STANDARDS.md §3): a worked example, cross-checks and errors.
+// PBOC line-protection MAC (the PBOC-style COS, JR/T 0025): a worked example, cross-checks and errors.
 import t from 'tap';
 import { concat, fromHex as h, toHex } from '../../bytes/index.js';
 import { blockCipher } from '../../crypto/block.js';

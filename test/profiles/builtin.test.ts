@@ -1,4 +1,4 @@
-// The built-in profiles validate, and say what STANDARDS.md §2 and the colleagues' simulators say:
+// The built-in profiles validate, and say what LD/T 32 and the colleagues' simulators say:
 // AIDs, FIDs, record tags, the access-condition bytes the simulated COS understands, the CPS
 // applet's package and module AIDs, a CAP file that really holds that package.
 import { readFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ t.test('every built-in profile validates without errors or warnings', async (t) 
   }
 });
 
-t.test('sscard-gen3 follows STANDARDS.md §2', async (t) => {
+t.test('sscard-gen3 follows LD/T 32', async (t) => {
   const p = loadProfile('builtin:sscard-gen3');
   t.equal(p.cos, 'sscard');
   t.same(p.interfaces, ['contact', 'contactless']);

@@ -1,6 +1,6 @@
 // A loaded profile is what data preparation needs: evaluated for one record of the example batch
 // with this card's serials, run-time facts and a MAC callback, every EF05/EF06 element gives the
-// bytes STANDARDS.md §2 describes; codecs refuse what does not fit.
+// bytes LD/T 32 describes; codecs refuse what does not fit.
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { fromHex, toHex } from '../../bytes/index.js';
@@ -72,7 +72,7 @@ t.test('the first example record through EF05 and EF06', async (t) => {
 t.test('key diversification data for the card', async (t) => {
   const key = profile.keys.find((k) => k.name === 'UK')!;
   const ev = createCardEvaluator(profile, { record: {}, today: '20240115', card: { atr: fromHex('3B8C80014353D0101112131415161718AB') } });
-  // Level 1: the city code in ASCII ‖ "sx"; level 2: the last 8 bytes of the ATR (STANDARDS.md §2).
+  // Level 1: the city code in ASCII ‖ "sx"; level 2: the last 8 bytes of the ATR (LD/T 32).
   t.same(key.derive.data.map((d) => toHex(ev.evaluate(d) as Uint8Array)), ['3131303130307378', '12131415161718AB']);
 });
 

@@ -1,4 +1,4 @@
-// Card-face thumbnails in the HTML report (issue 7 item 4): a run whose scripts carry faces keeps
+// Card-face thumbnails in the HTML report: a run whose scripts carry faces keeps
 // DIR/faces/<id>.png, and the report embeds exactly one image per issued card with a face — none for
 // rejected records or records without a face; beyond --max-faces the page says how many were left out.
 import t from 'tap';

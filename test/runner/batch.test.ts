@@ -19,7 +19,7 @@ import { makeKeyStore, makeScripts, seal, TRANSPORT_KEY, writeBatch } from './he
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
 
-t.test('200 records on 8 faulty stations (issue 7, Must show)', async (t) => {
+t.test('200 records on 8 faulty stations', async (t) => {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'cardsmith-batch-'));
   const scripts = await makeScripts(store, 200);

@@ -1,7 +1,7 @@
 // Key sets: PUT KEY add and replace (GP Card Specification 2.3.1 §11.8; 3DES under the SCP02
 // session DEK, AES under the SCP03 Key-DEK), the KCVs the card returns, authentication with the
 // new keys and refusal of the old ones, key information template (GET DATA 00E0), DELETE of keys,
-// and factory keys diversified per card with the GP templates emv / visa2 / kdf3 (STANDARDS.md §4).
+// and factory keys diversified per card with the GP templates emv / visa2 / kdf3 (GlobalPlatform 2.3.1).
 import t from 'tap';
 import { concat, toHex } from '../../bytes/index.js';
 import { diversifyEmv, diversifyKdf3, diversifyVisa2, kcv } from '../../crypto/index.js';

@@ -1,8 +1,8 @@
 // Published GlobalPlatform transcripts reproduced from the CARD side: with the card challenge (or
 // the sequence counter that yields it) of the transcript, the simulated card must produce the
 // published INITIALIZE UPDATE response byte for byte and accept the published EXTERNAL
-// AUTHENTICATE and the commands after it. Sources: STANDARDS.md §4 (SCP03, origin kaoh/
-// globalplatform scp03Test.c mutual_auth), kaoh/globalplatform globalplatform/src/scp03Test.c
+// AUTHENTICATE and the commands after it. Sources: kaoh/globalplatform (SCP03:
+// scp03Test.c mutual_auth), kaoh/globalplatform globalplatform/src/scp03Test.c
 // (delete_application, get_status, send_apdu_rmac_rencryption) and scp02Test.c
 // (get_status_mac_only, install_mac_enc), OpenJavaCard/openjavacard-tools GPKeySetTest (session
 // keys); the derived values are also in test-vectors/scp02.json and scp03.json.
@@ -30,7 +30,7 @@ function withRegistry(opts: GpCardOptions, edit: (image: GpCardImage) => void): 
   return card;
 }
 
-t.test('SCP03 i=70 transcript of STANDARDS.md §4 (kaoh mutual_auth)', async (t) => {
+t.test('SCP03 i=70 published transcript (kaoh mutual_auth)', async (t) => {
   const card = scp03Card(0x1e);
   const iu = send(card, '80500000089BD6BF878FB8E99100');
   t.equal(toHex(iu.data), '00000000000000000000' + '300370' + '3C80C2CC87EB3A35' + 'E4EDBA35E629C336' + '00001E', 'INITIALIZE UPDATE response byte for byte');

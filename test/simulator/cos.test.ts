@@ -1,4 +1,4 @@
-// The native social-security COS commands (STANDARDS.md §2–§3, formats in docs/simulator.md):
+// The native social-security COS commands (LD/T 32 and the PBOC-style COS, formats in docs/simulator.md):
 // CREATE FILE, WRITE KEY plain and encrypted, GET CHALLENGE, EXTERNAL / INTERNAL AUTHENTICATE,
 // VERIFY, CHANGE / RELOAD PIN, PIN UNBLOCK, UPDATE with MAC, APPLICATION BLOCK / UNBLOCK, CARD
 // BLOCK, END OF PERSONALIZATION, and the life cycle. Host-side values come from crypto/.

@@ -1,4 +1,4 @@
-// Generation-3 PKI application (STANDARDS.md §2): PIN hash (SM3 test vector), challenge-response
+// Generation-3 PKI application (LD/T 32): PIN hash (SM3 test vector), challenge-response
 // VERIFY 00 20 01 81, on-card SM2 key generation 80 40, signing (PSO CDS, our choice), private
 // keys that never leave, certificates in chunks; and the social-security layout: SSSE, DF01–DF04
 // by AID, EF05/EF06 read by tag, and the PPSE on the contactless interface only.
@@ -13,7 +13,7 @@ import { apdu, challenge, extAuth, h, personalized, send, sw } from './fixtures/
 const PKI_DDF = '504B492EC9E7BBE1B1A3D5CF';
 const PKI_ADF = '53532E434552542E41444631';
 const SSSE = '7378312E73682EC9E7BBE1B1A3D5CF';
-/** STANDARDS.md §2: SM3 of the BCD PIN bytes 12 34 56. */
+/** LD/T 32: SM3 of the BCD PIN bytes 12 34 56. */
 const PIN_HASH = '3DE741F445DD357BEA4E6C3FE6437036F62B5E3EC0F00D62796EDB4305ED627F';
 
 function inAdf(card: SsCard): void {

@@ -1,5 +1,5 @@
 // The vpcd bridge against a fake vpcd on a random loopback port: frames and control bytes as
-// STANDARDS.md §7 describes them, one write per frame, malformed frames (connection closed, bridge
+// vsmartcard's vpcd protocol describes them, one write per frame, malformed frames (connection closed, bridge
 // reconnects and keeps serving), reconnection with backoff, both interfaces of one card at once.
 import net from 'node:net';
 import t, { type Test } from 'tap';

@@ -1,5 +1,5 @@
 // GET CHALLENGE (ISO/IEC 7816-4 §11.5.3), EXTERNAL AUTHENTICATE (§11.5.4) and INTERNAL
-// AUTHENTICATE (§11.5.2) as the social-security COS does them (STANDARDS.md §2–§3), with
+// AUTHENTICATE (§11.5.2) as the social-security COS does them (LD/T 32 and the PBOC-style COS), with
 // cardsmith's exact definitions (docs/simulator.md):
 //   EXTERNAL AUTHENTICATE 00 82 00 <key id> Lc C, C = ECB_K(challenge ‖ 00…) where the challenge
 //   is right-padded with zeros to a whole number of cipher blocks (3DES: 4/8 → 8, 16 → 16 bytes;

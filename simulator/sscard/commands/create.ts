@@ -1,4 +1,4 @@
-// CREATE FILE 80 E0 00 00 Lc <62 FCP template> (STANDARDS.md §3 names the instruction; the data
+// CREATE FILE 80 E0 00 00 Lc <62 FCP template> (the PBOC-style COS, JR/T 0025 names the instruction; the data
 // format is cardsmith's: the ISO/IEC 7816-4 FCP objects, as ISO/IEC 7816-9 CREATE FILE uses them —
 // docs/simulator.md "CREATE FILE" has it byte by byte). The file is created in the current DF and
 // becomes the current file (ISO 7816-9 §8.1). One transaction of four writes: the new file's

@@ -1,4 +1,4 @@
-// Life-cycle commands (STANDARDS.md §3, PBOC-style): APPLICATION BLOCK 84 1E, APPLICATION
+// Life-cycle commands (the PBOC-style COS, JR/T 0025): APPLICATION BLOCK 84 1E, APPLICATION
 // UNBLOCK 84 18, CARD BLOCK 84 16 — each carries only a 4-byte PBOC MAC over the header, under
 // the key of its type whose id is P1 (cardsmith choice) — and END OF PERSONALIZATION 80 EA 00 00
 // (the instruction is cardsmith's choice; no public trace fixes one).

@@ -1,4 +1,4 @@
-// PIN commands of the social-security COS (STANDARDS.md §2–§3; byte formats are cardsmith's
+// PIN commands of the social-security COS (LD/T 32 and the PBOC-style COS; byte formats are cardsmith's
 // where the public record is silent — docs/simulator.md "PINs"):
 //   VERIFY          00 20 00 <ref> Lc PIN(BCD)       plain
 //                   00 20 00 <ref>                   → 9000 verified / 63Cx tries left / 6983 blocked
@@ -28,7 +28,7 @@ function pinRef(c: Ctx, p2: number): KeyRef {
   return found ?? fail(SW.REFERENCED_DATA_NOT_FOUND);
 }
 
-/** The generation-3 PIN digest: SM3 of the BCD PIN bytes (STANDARDS.md §2 test vector). */
+/** The generation-3 PIN digest: SM3 of the BCD PIN bytes (LD/T 32 test vector). */
 export function pinDigest(pin: Uint8Array): Uint8Array {
   return sm3(pin);
 }

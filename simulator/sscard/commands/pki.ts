@@ -1,4 +1,4 @@
-// Generation-3 PKI application commands (STANDARDS.md §2): on-card SM2 key generation
+// Generation-3 PKI application commands (LD/T 32): on-card SM2 key generation
 //   80 40 00 00 08 C0 02 <public-key EF FID> C2 02 <private-key EF FID> Le
 // → 04 ‖ X ‖ Y (65 bytes; the response format is cardsmith's choice), the public key written to
 // the first EF (65 bytes) and the private key d (32 bytes) to the second, an internal EF that no

@@ -2,7 +2,7 @@
 // current EF), P2 b3-b1 = 100 → P1 is a record number (P1 00 = the current record).
 // SIMPLE-TLV record files (FDB 03/05/07) identify a record by its first byte, its tag: for them
 // P2 b3-b1 = 100 reads or updates *the record whose tag equals P1* — what the public social-
-// security traces `00 B2 <tag> <SFI<<3|04>` and `00 DC <tag> …` rely on (STANDARDS.md §2; our
+// security traces `00 B2 <tag> <SFI<<3|04>` and `00 DC <tag> …` rely on (LD/T 32; our
 // reading, documented) — and b3-b1 = 000 (first occurrence of record identifier P1) does the same.
 import { SW, fail, reply, type Reply } from '../../core/sw.js';
 import type { EfSpec } from '../../fs/spec.js';

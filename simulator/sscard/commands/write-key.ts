@@ -1,4 +1,4 @@
-// WRITE KEY (STANDARDS.md §3): 80 D4 00 00 Lc <key block> in plain, or 84 D4 00 00 Lc C ‖ MAC
+// WRITE KEY (the PBOC-style COS, JR/T 0025): 80 D4 00 00 Lc <key block> in plain, or 84 D4 00 00 Lc C ‖ MAC
 // with C = ECB_MK(ISO 9797-1 padding 2 (key block)) and MAC = PBOC MAC under MK over
 // 84 D4 00 00 Lc ‖ C with IV = the last challenge ‖ zeros, where MK is the master key (type 01,
 // id 00) of the current DF — or, when the DF has none yet, of its nearest ancestor (the DF that
