@@ -3,8 +3,8 @@
 // a face renders the same wherever it is drawn.
 export { EVOLIS_PANEL, FACE_FLAG_KEYWORD, FaceError, ID1_300DPI, monoPanel, panelToRaster, PLACEHOLDER_FLAG, placeholderWarning, rasterizeFace, renderFace, scaleRaster, textWidth } from './faces.js';
 export type { CardLayout, FaceField, RenderedFace, RenderOptions } from './faces.js';
-export { crc32, decodePng, encodePng, PngError, readPngText } from './png.js';
-export type { RgbImage } from './png.js';
+export { decodePng, decodePngRgba, encodePng, MAX_PNG_PIXELS, PngError, readPngText } from './png.js';
+export type { RgbaImage, RgbImage } from './png.js';
 export { decodeJpeg, exifOrientation, isJpeg, JpegError, orient } from './jpeg.js';
 export { decodeImage, fitCover, ImageError, imageFormat, resample } from './image.js';
 export type { ImageFormat } from './image.js';

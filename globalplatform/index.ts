@@ -51,5 +51,5 @@ export {
 export type { RegistryEntry, RegistryKind } from './registry.js';
 export { GpSession, parseCap } from './session.js';
 export type { DgiInput, GpProgress, GpSessionOptions, LoadResult, SdSelection, StoreDataOptions } from './session.js';
-export { crc32, isZip, readZip, writeZip, ZipError } from './zip.js';
+export { isZip, MAX_INFLATED, readZip, writeZip, ZipError } from './zip.js';
 export type { ZipEntry } from './zip.js';

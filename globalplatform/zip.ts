@@ -1,9 +1,11 @@
 // The part of the ZIP format (PKWARE APPNOTE 6.3, §4.3) that CAP files (JAR archives) use:
 // stored and deflated entries, found through the central directory so that data descriptors
-// (general purpose bit 3, written by `jar`) need no special case. Inflating is node:zlib's; the
-// container is small enough to read here, which keeps cardsmith free of a zip dependency.
+// (general purpose bit 3, written by `jar`) need no special case. Inflating and CRC-32 are
+// node:zlib's; the container is small enough to read here, which keeps cardsmith free of a zip
+// dependency. Inflation is bounded: each entry by the size the directory declares, the archive by
+// MAX_INFLATED, so a zip bomb fails before it allocates.
 // Not supported, with a clear message: encryption, ZIP64, multi-disk archives, other methods.
-import { inflateRawSync, deflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync, deflateRawSync } from 'node:zlib';
 import { concat } from '../bytes/index.js';
 
 /** A malformed or unsupported archive; `offset` is where in the file the problem was found. */
@@ -26,22 +28,11 @@ const EOCD_SIG = 0x06054b50;
 const CEN_SIG = 0x02014b50;
 const LOC_SIG = 0x04034b50;
 
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (ISO 3309, polynomial EDB88320), as ZIP stores it for every entry. */
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/**
+ * The most all entries of one archive may hold once inflated. A Java Card package is a few
+ * hundred KiB at most (every component's size is a u2); this leaves ample room for manifests.
+ */
+export const MAX_INFLATED = 16 * 1024 * 1024;
 
 function u16(b: Uint8Array, o: number): number {
   return b[o]! | (b[o + 1]! << 8);
@@ -55,7 +46,7 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && u32(bytes, 0) === LOC_SIG;
 }
 
-/** Every file entry of the archive (directories skipped), CRC-checked. */
+/** Every file entry of the archive (directories skipped), size- and CRC-checked. */
 export function readZip(bytes: Uint8Array): ZipEntry[] {
   const n = bytes.length;
   // The end-of-central-directory record is 22 bytes plus a comment of at most 65535.
@@ -74,6 +65,7 @@ export function readZip(bytes: Uint8Array): ZipEntry[] {
   if (cdOffset === 0xffffffff || count === 0xffff) throw new ZipError('ZIP64 archives are not supported (a CAP file is far smaller than 4 GiB)', eocd);
   if (cdOffset + cdSize > eocd) throw new ZipError(`the central directory (offset ${cdOffset}, ${cdSize} bytes) runs past its end record at ${eocd} (truncated or corrupt archive)`, cdOffset);
   const out: ZipEntry[] = [];
+  let budget = MAX_INFLATED;
   let p = cdOffset;
   for (let k = 0; k < count; k++) {
     if (p + 46 > eocd || u32(bytes, p) !== CEN_SIG) throw new ZipError(`central directory entry ${k + 1} of ${count} at offset ${p} is damaged`, p);
@@ -90,24 +82,30 @@ export function readZip(bytes: Uint8Array): ZipEntry[] {
     p += 46 + nameLength + extraLength + commentLength;
     if (name.endsWith('/')) continue;
     if (flags & 0x0001) throw new ZipError(`entry ${name} is encrypted; CAP files are not`, local);
+    if (compressed === 0xffffffff || size === 0xffffffff || local === 0xffffffff) throw new ZipError(`entry ${name} needs ZIP64 (not supported; a CAP file is far smaller than 4 GiB)`, p);
+    if (method !== 0 && method !== 8) throw new ZipError(`entry ${name}: compression method ${method} is not supported (only stored and deflated)`, local);
+    if (size > budget) throw new ZipError(`entry ${name} declares ${size} bytes, past the ${MAX_INFLATED}-byte limit for all entries of a CAP archive`, p);
+    budget -= size;
     if (local + 30 > n || u32(bytes, local) !== LOC_SIG) throw new ZipError(`entry ${name}: no local header at offset ${local} (truncated or corrupt archive)`, local);
     const dataStart = local + 30 + u16(bytes, local + 26) + u16(bytes, local + 28);
     if (dataStart + compressed > n) throw new ZipError(`entry ${name}: its ${compressed} bytes at offset ${dataStart} run past the end of the file (truncated archive)`, dataStart);
     const raw = bytes.subarray(dataStart, dataStart + compressed);
-    let data: Uint8Array;
-    if (method === 0) data = Uint8Array.from(raw);
-    else if (method === 8) {
-      try {
-        data = new Uint8Array(inflateRawSync(raw));
-      } catch (e) {
-        throw new ZipError(`entry ${name}: its deflated data at offset ${dataStart} is corrupt (${(e as Error).message})`, dataStart);
-      }
-    } else throw new ZipError(`entry ${name}: compression method ${method} is not supported (only stored and deflated)`, local);
+    const data = method === 0 ? Uint8Array.from(raw) : inflateEntry(name, raw, size, dataStart);
     if (data.length !== size) throw new ZipError(`entry ${name}: ${data.length} bytes after inflating, the directory says ${size}`, dataStart);
     if (crc32(data) !== crc) throw new ZipError(`entry ${name}: CRC-32 mismatch (corrupt archive)`, dataStart);
     out.push({ name, data });
   }
   return out;
+}
+
+/** Inflates at most `size` bytes (zlib refuses more, so nothing larger is ever allocated). */
+function inflateEntry(name: string, raw: Uint8Array, size: number, at: number): Uint8Array {
+  try {
+    return new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, size) }));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ZipError(`entry ${name}: inflates to more than the ${size} bytes the directory declares (corrupt archive or zip bomb)`, at);
+    throw new ZipError(`entry ${name}: its deflated data at offset ${at} is corrupt (${(e as Error).message})`, at);
+  }
 }
 
 function le16(v: number): Uint8Array {
