@@ -45,6 +45,17 @@ export function needInt(a: CheckedArg | undefined, fn: string, n: number, report
   return v;
 }
 
+/** An evaluator whose failures (bad input to a check character or an encoder) point at the call. */
+export function atCall(f: (args: Value[]) => Value): FnSpec['evaluate'] {
+  return (args, _env, node) => {
+    try {
+      return f(args);
+    } catch (e) {
+      throw new ExprEvalError((e as Error).message, node.at);
+    }
+  };
+}
+
 export function str(v: Value | undefined): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);

@@ -2,7 +2,7 @@
 // under a card key and the EMV Option A block.
 import { fromHex } from '../../bytes/index.js';
 import { encodeBcd, encodeCn, encodeGbk } from '../../iso7816/index.js';
-import { bytes, int, needBytes, needInt, needText, str, type FnSpec } from './fnspec.js';
+import { atCall, bytes, int, needBytes, needInt, needText, str, type FnSpec } from './fnspec.js';
 import { bytesType, describeType, ExprEvalError } from './types.js';
 
 export const BYTES_FUNCTIONS: [string, FnSpec][] = [
@@ -26,13 +26,7 @@ export const BYTES_FUNCTIONS: [string, FnSpec][] = [
         if (s.charset === 'any') return report(args[0]!.node.at, 'hex needs hex digits');
         return bytesType(Math.floor(s.min / 2), Math.floor(s.max / 2));
       },
-      evaluate(args, _env, node) {
-        try {
-          return fromHex(str(args[0]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => fromHex(str(args[0]))),
     },
   ],
   ['bcd', { arity: [1, 2], signature: 'bcd(digits, n): packed BCD, right-aligned with 0 nibbles in n bytes (default: as few as fit)', describe: 'BCD', check: bcdCheck('bcd'), evaluate: bcdEval('bcd') }],
@@ -70,13 +64,7 @@ export const BYTES_FUNCTIONS: [string, FnSpec][] = [
         if (s.gbkMax > n) return report(args[0]!.node.at, `gbk: text of up to ${s.gbkMax} GBK bytes does not fit in ${n} bytes`);
         return bytesType(n, n);
       },
-      evaluate(args, _env, node) {
-        try {
-          return args[1] === undefined ? encodeGbk(str(args[0])) : encodeGbk(str(args[0]), int(args[1]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => (args[1] === undefined ? encodeGbk(str(args[0])) : encodeGbk(str(args[0]), int(args[1])))),
     },
   ],
   [
@@ -136,13 +124,9 @@ function bcdCheck(kind: 'bcd' | 'cn'): FnSpec['check'] {
 }
 
 function bcdEval(kind: 'bcd' | 'cn'): FnSpec['evaluate'] {
-  return (args, _env, node) => {
-    try {
-      const s = str(args[0]);
-      if (kind === 'cn') return encodeCn(s, int(args[1]));
-      return args[1] === undefined ? encodeBcd(s) : encodeBcd(s, { length: int(args[1]) });
-    } catch (e) {
-      throw new ExprEvalError((e as Error).message, node.at);
-    }
-  };
+  return atCall((args) => {
+    const s = str(args[0]);
+    if (kind === 'cn') return encodeCn(s, int(args[1]));
+    return args[1] === undefined ? encodeBcd(s) : encodeBcd(s, { length: int(args[1]) });
+  });
 }

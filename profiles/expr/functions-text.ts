@@ -3,7 +3,7 @@
 import { clip, concat as concatBytes } from '../../bytes/index.js';
 import { addYears, cardNumberCheck, gb11643Check, luhnCheck } from '../checkchars.js';
 import { didYouMean } from '../suggest.js';
-import { chars, int, needInt, needText, str, type FnSpec } from './fnspec.js';
+import { atCall, chars, int, needInt, needText, str, type FnSpec } from './fnspec.js';
 import { bytesType, charsetOf, constantText, describeType, ExprEvalError, joinCharset, joinText, range, textType, type BytesType, type Charset, type TextType } from './types.js';
 
 export const TEXT_FUNCTIONS: [string, FnSpec][] = [
@@ -122,13 +122,7 @@ export const TEXT_FUNCTIONS: [string, FnSpec][] = [
         if (s.charset === 'any' || s.charset === 'ascii') return report(args[0]!.node.at, 'cardNumberCheck needs the characters 0-9 and A-Z only');
         return textType(1, 1, 'upper');
       },
-      evaluate(args, _env, node) {
-        try {
-          return cardNumberCheck(str(args[0]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => cardNumberCheck(str(args[0]))),
     },
   ],
   [
@@ -144,13 +138,7 @@ export const TEXT_FUNCTIONS: [string, FnSpec][] = [
         if (s.charset === 'any' || s.charset === 'ascii') return report(args[0]!.node.at, 'gb11643Check needs digits');
         return textType(1, 1, 'upper');
       },
-      evaluate(args, _env, node) {
-        try {
-          return gb11643Check(str(args[0]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => gb11643Check(str(args[0]))),
     },
   ],
   [
@@ -165,13 +153,7 @@ export const TEXT_FUNCTIONS: [string, FnSpec][] = [
         if (s.charset !== 'digits') return report(args[0]!.node.at, 'luhnCheck needs digits');
         return textType(1, 1, 'digits');
       },
-      evaluate(args, _env, node) {
-        try {
-          return luhnCheck(str(args[0]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => luhnCheck(str(args[0]))),
     },
   ],
   [
@@ -217,13 +199,7 @@ export const TEXT_FUNCTIONS: [string, FnSpec][] = [
         if (d.charset !== 'digits' || d.max !== 8 || d.min !== 8) return report(args[0]!.node.at, 'addYears needs a date of 8 digits (YYYYMMDD), e.g. date.today');
         return textType(8, 8, 'digits');
       },
-      evaluate(args, _env, node) {
-        try {
-          return addYears(str(args[0]), int(args[1]));
-        } catch (e) {
-          throw new ExprEvalError((e as Error).message, node.at);
-        }
-      },
+      evaluate: atCall((args) => addYears(str(args[0]), int(args[1]))),
     },
   ],
 ];

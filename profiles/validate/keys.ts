@@ -9,17 +9,8 @@ import { entry, type LNode } from '../source.js';
 import type { CardKeySpec, DerivationSpec, DfNode, KeyAlg, KeyRole } from '../types.js';
 import { normAlg, safeHex, showAlg, type Context, type KeyDecl } from './context.js';
 
-const ROLE_CODES: Readonly<Record<string, number>> = {
-  master: 0x01,
-  'external-auth': 0x02,
-  'internal-auth': 0x03,
-  'pin-unblock': 0x04,
-  'pin-reload': 0x05,
-  'line-protection': 0x06,
-  'app-block': 0x07,
-  'card-block': 0x08,
-};
-const SSCARD_ROLES = new Set(Object.keys(ROLE_CODES));
+/** The key types of the social-security COS (prep maps them to its key-file codes). */
+const SSCARD_ROLES = new Set(['master', 'external-auth', 'internal-auth', 'pin-unblock', 'pin-reload', 'line-protection', 'app-block', 'card-block']);
 
 export function declareKey(ctx: Context, name: string, node: LNode, keyLoc: Loc, owner: string, df?: DfNode): void {
   const m = ctx.map(node);
