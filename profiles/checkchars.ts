@@ -1,5 +1,5 @@
 // Check characters and identifiers of Chinese social-security cards and payment cards:
-//   - card number (STANDARDS.md §2): weights 3 7 9 10 5 8 4 2 over 8 characters (0–9, A=10 … Z=35),
+//   - card number (LD/T 32): weights 3 7 9 10 5 8 4 2 over 8 characters (0–9, A=10 … Z=35),
 //     r = 11 − (sum mod 11), r = 10 → 'X', r = 11 → '0'; examples A0279627→9, B0754118→4, F4166531→5;
 //   - citizen ID number (GB 11643-1999, ISO 7064 MOD 11-2): weights 2^(17−i) mod 11 over 17 digits,
 //     check = "10X98765432"[sum mod 11];

@@ -1,5 +1,5 @@
 // Data element codecs: how a value becomes the bytes of a record or a file region, and back.
-// Built on iso7816/ (an, cn, BCD, GBK, dates — LD/T 32 conventions, STANDARDS.md §2): 'an' and
+// Built on iso7816/ (an, cn, BCD, GBK, dates — LD/T 32 conventions): 'an' and
 // GBK right-padded (00 unless the element says FF), 'cn' left-aligned with F nibbles, 'bcd'
 // right-aligned with 0 nibbles, dates as 4 BCD bytes YYYYMMDD, binary as given. A record of a
 // SIMPLE-TLV record file is tag ‖ length ‖ value (ISO/IEC 7816-4 §5.2.1).

@@ -1,4 +1,4 @@
-// The profile language (issue 6): YAML profiles checked against a published JSON Schema and by
+// The profile language: YAML profiles checked against a published JSON Schema and by
 // whole-profile rules, loaded into typed objects for data preparation. docs/profiles.md is the
 // language reference.
 import { ProfileError } from './errors.js';

@@ -113,7 +113,7 @@ export const TEXT_FUNCTIONS: [string, FnSpec][] = [
     'cardNumberCheck',
     {
       arity: [1, 1],
-      signature: 'cardNumberCheck(first8): the check character of a social security card number (STANDARDS.md §2)',
+      signature: 'cardNumberCheck(first8): the check character of a social security card number (LD/T 32)',
       describe: 'card number check character',
       check(args, report) {
         const s = needText(args[0], 'cardNumberCheck', 1, report);

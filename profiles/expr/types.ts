@@ -163,7 +163,7 @@ export interface ExprScope {
 }
 
 export const CARD_FACTS: Readonly<Record<string, { type: BytesType; describe: string }>> = {
-  // An ATR of fewer than 8 bytes cannot give the 8-byte level-2 data of STANDARDS.md §2; such a card is refused at run time.
+  // An ATR of fewer than 8 bytes cannot give the 8-byte level-2 data of PBOC diversification; such a card is refused at run time.
   atr: { type: bytesType(8, 33), describe: 'the answer to reset (contact interface)' },
   chipId: { type: bytesType(8, 8), describe: "the chip's 8-byte serial number (cardsmith's sscard: the last 8 historical bytes of the ATR)" },
   kdd: { type: bytesType(10, 10), describe: 'GP key diversification data from INITIALIZE UPDATE' },
