@@ -5,7 +5,7 @@
 import { fromHex, toHex } from '../../bytes/index.js';
 import { SecureChannelError } from '../../channels/index.js';
 import { kcv } from '../../crypto/index.js';
-import { GpCommandError, GpSession, KcvMismatchError } from '../../globalplatform/index.js';
+import { GpCommandError, KcvMismatchError, type GpSession } from '../../globalplatform/index.js';
 import { encodeCommand, swMeaning } from '../../iso7816/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
