@@ -10,7 +10,7 @@ export { decodeImage, fitCover, ImageError, imageFormat, resample } from './imag
 export type { ImageFormat } from './image.js';
 export { PathFlattener, rasterizeContours } from './raster.js';
 export type { Contour, CoverageMask, Point } from './raster.js';
-export { defaultFonts, envFonts, FontError, fontPackageFor, FontStack, fontStack, loadFont, SYSTEM_FONTS } from './truetype.js';
+export { defaultFonts, envFonts, FontError, fontPackageFor, FontStack, fontStack, loadFont, splitFontSpec, SYSTEM_FONTS } from './truetype.js';
 export type { OutlineCommand, OutlineFont, ShapedGlyph } from './truetype.js';
 export { BASELINE, drawText, measureText } from './text.js';
 export type { TextResult } from './text.js';

@@ -91,7 +91,8 @@ export function fontPackageFor(chars: Iterable<string>): string {
   return 'fonts-dejavu-core';
 }
 
-function splitSpec(spec: string): { file: string; name: string | undefined } {
+/** A font spec's file and its collection member (`file.ttc#PostScriptName`), if any. */
+export function splitFontSpec(spec: string): { file: string; name: string | undefined } {
   const hash = spec.lastIndexOf('#');
   // 'C:\…' and plain paths have no '#'; a '#' in a directory name is followed by a separator.
   if (hash > 0 && !/[\\/]/.test(spec.slice(hash + 1)) && spec.slice(hash + 1) !== '') return { file: spec.slice(0, hash), name: spec.slice(hash + 1) };
@@ -137,7 +138,7 @@ export function loadFont(spec: string): OutlineFont {
   const hit = loaded.get(spec);
   if (hit instanceof FontError) throw hit;
   if (hit) return hit;
-  const { file, name } = splitSpec(spec);
+  const { file, name } = splitFontSpec(spec);
   let result: OutlineFont | FontError;
   try {
     const bytes = readFileSync(file);
@@ -174,7 +175,7 @@ export class FontStack {
     if (have !== undefined) return have;
     const spec = this.specs[i]!;
     let f: OutlineFont | null = null;
-    if (SYSTEM_FONTS.includes(spec) && !existsSync(splitSpec(spec).file)) f = null;
+    if (SYSTEM_FONTS.includes(spec) && !existsSync(splitFontSpec(spec).file)) f = null;
     else {
       try {
         f = loadFont(spec);

@@ -66,7 +66,12 @@ export interface LoadResult {
   bytes: number;
 }
 
-export type DgiInput = { dgi: number; data: Uint8Array };
+export type DgiInput = {
+  dgi: number;
+  data: Uint8Array;
+  /** Encrypt under the DEK; default: DGIs 8000–8FFF when StoreDataOptions.encryptSensitive holds. */
+  encrypt?: boolean;
+};
 
 export interface StoreDataOptions {
   /** Encrypt DGIs 8000–8FFF under the DEK (default true; needs a secure channel). */
@@ -75,6 +80,8 @@ export interface StoreDataOptions {
   structure?: 'none' | 'dgi' | 'ber-tlv';
   /** Largest plain data field per STORE DATA; default what fits a short APDU after the channel's overhead. */
   blockSize?: number;
+  /** Several DGIs share a command while they fit (default true); false starts each DGI in a new command. */
+  pack?: boolean;
 }
 
 const NOT_SUPPORTED = new Set([0x6a88, 0x6a86, 0x6a82, 0x6d00, 0x6e00, 0x6a81]);
@@ -208,9 +215,35 @@ export class GpSession {
     return this.#channel;
   }
 
-  #endChannel(reason: string): void {
-    if (this.#channel?.active) this.#channel.end(`the session moved on: ${reason}`);
+  /**
+   * Goes on over a secure channel opened outside the session on the same card (keys derived from
+   * the KDD of an INITIALIZE UPDATE the caller sent, say): later commands, PUT KEY's and STORE
+   * DATA's encryption use it. Ends the session's own channel, if any.
+   */
+  useChannel(channel: SecureChannel): void {
+    this.#endChannel('another secure channel was taken over');
+    this.#channel = channel;
+  }
+
+  /** Ends the secure channel, if one is open, with `reason` (later transmits through it name it); commands go in plain. */
+  endChannel(reason: string): void {
+    if (this.#channel?.active) this.#channel.end(reason);
     this.#channel = undefined;
+  }
+
+  #endChannel(reason: string): void {
+    this.endChannel(`the session moved on: ${reason}`);
+  }
+
+  /** transmit, then wipes the command's bytes (keys under the DEK, personalization data). */
+  async #transmitWiped(command: CommandApdu): Promise<ResponseApdu> {
+    const encoded = encodeCommand(command);
+    try {
+      return parseResponse(await this.link.transmit(encoded));
+    } finally {
+      encoded.fill(0);
+      command.data.fill(0);
+    }
   }
 
   /** GET DATA; undefined when the card does not have that data object. */
@@ -364,7 +397,7 @@ export class GpSession {
       ...(o.replaceVersion !== undefined ? { replaceVersion: o.replaceVersion } : {}),
       ...(o.keyId !== undefined ? { keyId: o.keyId } : {}),
     });
-    const r = await this.transmit(command);
+    const r = await this.#transmitWiped(command);
     const action = o.replaceVersion ? `replacing key set ${o.replaceVersion} with version ${o.newVersion}` : `adding key set version ${o.newVersion}`;
     if (r.sw !== 0x9000) throw new GpCommandError(`PUT KEY (${action})`, r.sw, `${advice(r.sw, 'PUT KEY') || 'the card refused the keys'}; the card's keys are unchanged`);
     const expected = concat(Uint8Array.of(o.newVersion), ...components.map((c) => c.kcv));
@@ -407,9 +440,35 @@ export class GpSession {
     const encrypt = o.encryptSensitive ?? true;
     const structure = o.structure === 'dgi' ? STORE_DATA.structureDgi : o.structure === 'ber-tlv' ? STORE_DATA.structureBerTlv : STORE_DATA.structureNone;
     const size = o.blockSize ?? this.maxBlockSize();
+    const blocks = this.#storeDataBlocks(dgis, size, encrypt, o.pack ?? true);
+    let bytes = 0;
+    try {
+      for (const [k, b] of blocks.entries()) {
+        const last = k === blocks.length - 1;
+        const p1 = (last ? STORE_DATA.last : 0) | (b.encrypted ? STORE_DATA.encrypted : STORE_DATA.noEncryption) | structure;
+        const length = b.data.length;
+        const r = await this.#transmitWiped(storeDataCommand(p1, k, b.data));
+        if (r.sw !== 0x9000) {
+          throw new GpCommandError(
+            `STORE DATA block ${k + 1} of ${blocks.length} (P2 ${k.toString(16).toUpperCase().padStart(2, '0')})`,
+            r.sw,
+            `${advice(r.sw, 'STORE DATA') || 'the application refused the data'}; blocks before this one were stored`,
+          );
+        }
+        bytes += length;
+        this.#options.onProgress?.({ op: 'store-data', block: k + 1, blocks: blocks.length, bytes });
+      }
+    } finally {
+      for (const b of blocks) b.data.fill(0);
+    }
+    return { commands: blocks.length, bytes };
+  }
+
+  /** The DGIs encoded (sensitive ones encrypted) and cut into STORE DATA data fields of at most `size` bytes. */
+  #storeDataBlocks(dgis: readonly DgiInput[], size: number, encryptSensitive: boolean, pack: boolean): { data: Uint8Array; encrypted: boolean }[] {
     const blocks: { data: Uint8Array; encrypted: boolean }[] = [];
-    for (const { dgi, data } of dgis) {
-      const sensitive = encrypt && isSensitiveDgi(dgi);
+    for (const { dgi, data, encrypt } of dgis) {
+      const sensitive = encrypt ?? (encryptSensitive && isSensitiveDgi(dgi));
       let payload: Uint8Array;
       if (sensitive) {
         const channel = this.channel;
@@ -417,28 +476,16 @@ export class GpSession {
         payload = encodeDgi(dgi, channel.encryptSensitiveData(data));
       } else payload = encodeDgi(dgi, data);
       const last = blocks[blocks.length - 1];
-      if (last && last.encrypted === sensitive && last.data.length + payload.length <= size) {
-        last.data = concat(last.data, payload);
-        continue;
+      if (pack && last && last.encrypted === sensitive && last.data.length + payload.length <= size) {
+        const before = last.data;
+        last.data = concat(before, payload);
+        before.fill(0);
+      } else {
+        for (let off = 0; off < payload.length; off += size) blocks.push({ data: payload.slice(off, off + size), encrypted: sensitive });
       }
-      for (let off = 0; off < payload.length; off += size) blocks.push({ data: payload.slice(off, off + size), encrypted: sensitive });
+      payload.fill(0);
     }
-    let bytes = 0;
-    for (const [k, b] of blocks.entries()) {
-      const last = k === blocks.length - 1;
-      const p1 = (last ? STORE_DATA.last : 0) | (b.encrypted ? STORE_DATA.encrypted : STORE_DATA.noEncryption) | structure;
-      const r = await this.transmit(storeDataCommand(p1, k, b.data));
-      if (r.sw !== 0x9000) {
-        throw new GpCommandError(
-          `STORE DATA block ${k + 1} of ${blocks.length} (P2 ${k.toString(16).toUpperCase().padStart(2, '0')})`,
-          r.sw,
-          `${advice(r.sw, 'STORE DATA') || 'the application refused the data'}; blocks before this one were stored`,
-        );
-      }
-      bytes += b.data.length;
-      this.#options.onProgress?.({ op: 'store-data', block: k + 1, blocks: blocks.length, bytes });
-    }
-    return { commands: blocks.length, bytes };
+    return blocks;
   }
 
   /** SELECT an application on the plain transport (ends the secure channel session). */

@@ -14,12 +14,16 @@
 //   rejects.csv     (prep --skip-invalid) the records left out, with reasons
 //   input-files/    the files the cards' faces name (photos), by their names relative to the
 //                   batch input: the batch folder prints without the input
+//   fonts/          copies of the profile's face.fonts, in search order: the batch folder prints
+//                   without the profile
 
 import { cardScriptProblem } from './schemas.js';
 
 export const SCRIPT_FORMAT = 'cardsmith-script/1';
 /** The batch folder's copy of the input files the faces name (photos). */
 export const INPUT_FILES_DIR = 'input-files';
+/** The batch folder's copy of the profile's face fonts. */
+export const FONTS_DIR = 'fonts';
 export const MANIFEST_FORMAT = 'cardsmith-batch/2';
 
 /** A key in the key store, looked up at run time (the runner never sees master-key bytes). */
@@ -272,6 +276,12 @@ export interface BatchManifest {
     cards: { file: 'cards.jsonl'; lines: number; root: string; digests: 'cards.sha256' };
     /** Every file under input-files/, by name (relative, '/'-separated), in name order. */
     inputFiles: { name: string; size: number; sha256: string }[];
+    /**
+     * The profile's face.fonts as copied under fonts/, in search order (a collection's member by its
+     * PostScript name). Written when the profile has a face; a batch with faces without it was
+     * prepared by an earlier cardsmith, whose runner read the fonts from the profile file.
+     */
+    fonts?: { name: string; size: number; sha256: string; member?: string }[];
     rejects?: { file: 'rejects.csv'; sha256: string };
   };
   /** The key store's MAC under `transportKey` over the canonical manifest without this field (hex). */

@@ -1,6 +1,6 @@
 // The sealed batch folder (docs/prep.md, "The sealed manifest"). prep records in manifest.json the
 // digest of every file it wrote — each line of cards.jsonl (listed in cards.sha256, folded into a
-// root the manifest holds with the line count), every file under input-files/, rejects.csv — and a
+// root the manifest holds with the line count), every file under input-files/ and fonts/, rejects.csv — and a
 // MAC over the canonical manifest under the batch transport key. Readers check the files against
 // it before anything reaches a card, and name the first file and line that differ:
 //   - cards.jsonl line by line while it is read (one SHA-256 per line, no second copy in memory);
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { KeyProvider } from '../keys/types.js';
 import { canonicalJson } from '../profiles/index.js';
 import { manifestProblem } from './schemas.js';
-import { INPUT_FILES_DIR, MANIFEST_FORMAT, type BatchManifest } from './script.js';
+import { FONTS_DIR, INPUT_FILES_DIR, MANIFEST_FORMAT, type BatchManifest } from './script.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const CARDS_FILE = 'cards.jsonl';
@@ -187,11 +187,10 @@ export class CardLinesCheck {
   }
 }
 
-/** Checks DIR/input-files/ and DIR/rejects.csv against the manifest: names the first file that is missing, extra or changed. */
-export function checkOtherFiles(dir: string, m: BatchManifest): void {
-  const folder = join(dir, INPUT_FILES_DIR);
+/** Checks the files under `folder` against the manifest's list: names the first one that is missing, extra or changed. */
+function checkFolder(folder: string, files: readonly InputFile[]): void {
   const have = new Map(inputFileDigests(folder).map((f) => [f.name, f]));
-  for (const want of m.files.inputFiles) {
+  for (const want of files) {
     const got = have.get(want.name);
     const path = `${folder}/${want.name}`;
     if (!got) throw new BatchInputError(`${path}: missing (prep copied it there; the card faces print it)`);
@@ -200,6 +199,12 @@ export function checkOtherFiles(dir: string, m: BatchManifest): void {
   }
   const extra = [...have.keys()][0];
   if (extra !== undefined) throw new BatchInputError(`${folder}/${extra}: a file prep did not write: remove it, or prepare the batch again`);
+}
+
+/** Checks DIR/input-files/, DIR/fonts/ and DIR/rejects.csv against the manifest: names the first file that is missing, extra or changed. */
+export function checkOtherFiles(dir: string, m: BatchManifest): void {
+  checkFolder(join(dir, INPUT_FILES_DIR), m.files.inputFiles);
+  checkFolder(join(dir, FONTS_DIR), m.files.fonts ?? []);
   const rejects = join(dir, REJECTS_FILE);
   if (m.files.rejects) {
     if (!existsSync(rejects)) throw new BatchInputError(`${rejects}: missing (prep wrote it)`);
@@ -207,6 +212,19 @@ export function checkOtherFiles(dir: string, m: BatchManifest): void {
   } else if (existsSync(rejects)) {
     throw new BatchInputError(`${rejects}: not written by the prep of this batch (manifest.json lists none)`);
   }
+}
+
+/**
+ * The font specs of the batch's card faces (its copies under fonts/, in search order), for a batch
+ * with faces; refuses a batch with faces prepared before prep copied the fonts into the batch.
+ */
+export function batchFonts(dir: string, m: BatchManifest, hasFaces: boolean): string[] {
+  const fonts = m.files.fonts;
+  if (fonts === undefined) {
+    if (!hasFaces) return [];
+    throw new BatchInputError(`${join(dir, MANIFEST_FILE)}: prepared by an earlier cardsmith, which did not copy the profile's face fonts into the batch folder: prepare the batch again with cardsmith prep into a new folder`);
+  }
+  return fonts.map((f) => join(dir, FONTS_DIR, f.name) + (f.member ? `#${f.member}` : ''));
 }
 
 /** Checks the manifest's MAC with the key store: the manifest (and so every digest in it) is prep's. */

@@ -17,12 +17,13 @@ import { readBatch, todayUtc } from '../batch/check.js';
 import { csvCell } from '../batch/csv.js';
 import type { Reject } from '../batch/errors.js';
 import { realInside } from '../batch/fields.js';
-import { INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
+import { FONTS_DIR, INPUT_FILES_DIR, MANIFEST_FORMAT, SCRIPT_FORMAT, type BatchManifest, type CardScript, type Sealed, type SealedKey, type StoredKey } from '../script.js';
 import type { SerialRegistry } from '../serials/registry.js';
 import { holderHasher, type IssuanceRegistry } from '../registry/index.js';
 import { replacementOf } from '../batch/replacement.js';
 import { CARD_DIGESTS_FILE, CardDigests, CARDS_FILE, inputFileDigests, manifestMac, REJECTS_FILE, writeManifestFile } from '../sealed.js';
 import { PrepError, writeError } from './errors.js';
+import { copyFonts } from './fonts.js';
 import { OutputFolder } from './output.js';
 import { gpScript } from './gp.js';
 import type { RunContext } from './runparts.js';
@@ -395,6 +396,8 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   await rename(tmpPhotos, join(out, INPUT_FILES_DIR)).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e; // no card had a photo
   });
+  // The faces' fonts travel in the batch: the runner does not read the profile.
+  const fonts = profile.face ? copyFonts(profile.face.fonts ?? [], join(out, FONTS_DIR)) : undefined;
   // The numbers are recorded as used before the batch becomes runnable (its manifest appears):
   // a crash in between leaves a visible gap in the registry, never a repeat.
   commit(progress.cards, output.target);
@@ -411,6 +414,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     files: {
       cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE },
       inputFiles: inputFileDigests(join(out, INPUT_FILES_DIR)),
+      ...(fonts ? { fonts } : {}),
       ...(rejectsText !== undefined ? { rejects: { file: REJECTS_FILE, sha256: createHash('sha256').update(rejectsText).digest('hex') } } : {}),
     },
   };

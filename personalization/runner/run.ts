@@ -28,10 +28,9 @@ import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
 import { classifyError, SimulatedMover, type Station } from '../../stations/index.js';
 import { BatchFaces, defaultFonts } from '../../faces/index.js';
-import { loadProfile } from '../../profiles/index.js';
 import { SIM_OUTPUT_DIR } from '../../stations/sim-printer.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
-import { BatchInputError, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
+import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
 import { RegistryConflictError, type CardReservation, type IssuanceRegistry } from '../registry/index.js';
 import { keysOf, reservationFor } from '../registry/reservation.js';
@@ -146,18 +145,6 @@ function kindOf(e: unknown): 'station' | 'card' {
   return classifyError(e);
 }
 
-/** The profile's face.fonts (absolute paths); [] when it has none or cannot be loaded here (with a warning). */
-function profileFaceFonts(m: BatchManifest, warn: (text: string) => void): string[] {
-  const file = m.profile?.file;
-  if (!file) return [];
-  try {
-    return loadProfile(file).face?.fonts ?? [];
-  } catch (e) {
-    warn(`card faces: profile ${file} cannot be loaded here (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): its face.fonts are not used`);
-    return [];
-  }
-}
-
 /**
  * Where photo file names of the scripts are found: the batch folder's copy (prep wrote the very
  * bytes it put on the chip there), then — for batches prepared before prep kept copies — the
@@ -171,6 +158,8 @@ function photoDirsOf(batch: Batch): string[] {
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   // The manifest is prep's (its MAC), so are the files loadBatch checked against it: before the journal or any card.
   await checkManifestMac(batch.dir, batch.manifest, o.provider);
+  // The faces' fonts are the batch's copies (fonts/): the profile file is not read.
+  const fonts = batchFonts(batch.dir, batch.manifest, [...batch.scripts.values()].some((s) => s.face));
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
   const lock = o.lock ? { release: () => {} } : lockBatch(batch.dir);
@@ -223,14 +212,14 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     if (simCardsLeft.length > 0 && !o.resume) {
       throw new ResumeNeededError(`simulated printer(s) ${simCardsLeft.join(', ')} still have a card in the encoder from a run that did not end: run again with --resume so those cards are inspected first`);
     }
-    // Faces: the profile's face.fonts, then CARDSMITH_FONTS and the system fonts; photo files from the
-    // batch input's folder (prep wrote their names). Set up at the first face (loading the profile).
+    // Faces: the batch's copies of the profile's face.fonts, then CARDSMITH_FONTS and the system
+    // fonts; photo files where photoDirsOf finds them. Set up at the first face.
     let faces: BatchFaces | undefined;
     const faceOf = (id: string): Uint8Array | undefined => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
       const warn = (text: string) => emit({ type: 'message', level: 'warn', text });
-      faces ??= new BatchFaces({ fonts: [...profileFaceFonts(batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
+      faces ??= new BatchFaces({ fonts: [...fonts, ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
       const png = faces.render(id, f).png;
       if (o.keepFaces ?? true) {
         privateDirSync(join(batch.dir, 'faces'));

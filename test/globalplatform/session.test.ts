@@ -4,7 +4,7 @@
 import t from 'tap';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { aesDecryptEcb, diversifyEmv, kcv } from '../../crypto/index.js';
-import { AuthenticationError, CardCryptogramError, GP_TEST_KEY, masterKeySource } from '../../channels/index.js';
+import { AuthenticationError, CardCryptogramError, GP_TEST_KEY, masterKeySource, openSecureChannel } from '../../channels/index.js';
 import { CapFile, GpCommandError, GpSession, KcvMismatchError, writeCap } from '../../globalplatform/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import { FakeGpCard } from './fixtures/fake-gp-card.js';
@@ -139,6 +139,43 @@ t.test('PUT KEY: the card answers other KCVs → KcvMismatchError', async (t) =>
   t.ok(err instanceof KcvMismatchError);
   t.match((err as Error).message, /PUT KEY \(adding key set version 49\): the card answered 31[0-9A-F]{18}, expected key version and KCVs 31[0-9A-F]{18} — the card holds other keys than the ones sent/);
   t.notMatch((err as Error).message, /01010101/, 'no key bytes');
+});
+
+t.test('useChannel: a channel opened outside the session carries PUT KEY and STORE DATA; pack: false and encrypt: false', async (t) => {
+  const card = new FakeGpCard({ scp: 3 });
+  const tr = new SimulatorTransport(card);
+  const setup = new GpSession(tr);
+  await setup.selectSd();
+  await setup.authenticate({ keys: GP_TEST_KEY, securityLevel: 0x03 });
+  await setup.loadCap(CapFile.parse(writeCap({ packageAid: PKG, applets: [{ aid: APPLET }] })));
+  await setup.install({ loadFileAid: PKG, moduleAid: APPLET, instanceAid: INSTANCE });
+  // The caller sends SELECT and opens the channel itself; the session takes it over.
+  await setup.selectSd();
+  const channel = await openSecureChannel(tr, { keys: GP_TEST_KEY, securityLevel: 0x03 });
+  const session = new GpSession(tr);
+  t.equal(session.channel, undefined);
+  session.useChannel(channel);
+  t.equal(session.channel, channel, 'the session uses the channel it was given');
+  await session.personalize(INSTANCE, [
+    { dgi: 0x0101, data: fromHex('0102') },
+    { dgi: 0x0102, data: fromHex('0304') },
+    { dgi: 0x8000, data: new Uint8Array(16).fill(0x5a), encrypt: false },
+    { dgi: 0x8001, data: new Uint8Array(16).fill(0x5b) },
+  ], { pack: false });
+  t.same(card.storeData.map((s) => [s.p1, s.p2, s.data.slice(0, 6)]), [
+    [0x00, 0, '010102'],
+    [0x00, 1, '010202'],
+    [0x00, 2, '800010'],
+    [0xe0, 3, '800110'],
+  ], 'one command per DGI; DGI 8000 as it is (encrypt: false), DGI 8001 encrypted');
+  t.equal(card.storeData[2]!.data, `800010${'5A'.repeat(16)}`);
+  t.not(card.storeData[3]!.data, `800110${'5B'.repeat(16)}`);
+  const keys = { enc: new Uint8Array(16).fill(1), mac: new Uint8Array(16).fill(2), dek: new Uint8Array(16).fill(3) };
+  const put = await session.putKeys({ keys, newVersion: 0x31 });
+  t.same(put.kcvs, [keys.enc, keys.mac, keys.dek].map((k) => toHex(kcv('aes', k))), 'PUT KEY through the channel taken over');
+  session.endChannel('test: done');
+  t.equal(session.channel, undefined);
+  t.equal(channel.active, false, 'endChannel ends it');
 });
 
 t.test('LOAD: an unexpected status word mid-LOAD names the block and leaves nothing loaded', async (t) => {

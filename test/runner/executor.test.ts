@@ -133,6 +133,27 @@ t.test('sealed-apdu and run-apdu go out through the APDU encoder: short Lc, exte
   t.match(e.message, /bad script: .*le 0 is ambiguous/);
 });
 
+t.test('store-data: each DGI starts a new STORE DATA command, a long one continues in the next, clear DGIs 8000-8FFF go as they are', async (t) => {
+  const sent: string[] = [];
+  const recorder = { name: 'recorder', atr: () => new Uint8Array(8), reset: async () => new Uint8Array(8), close: async () => {}, transmit: async (c: Uint8Array) => (sent.push(toHex(c)), fromHex('9000')) };
+  const res = await executeScript(recorder, script('r-sd', [
+    { op: 'store-data', dgis: [{ dgi: 0x0101, data: 'AA'.repeat(10) }, { dgi: 0x0102, data: 'BB'.repeat(300) }, { dgi: 0x8010, data: 'CC'.repeat(8) }, { dgi: 0x9f36, sealed: { sealed: await seal(store, 'r-sd', fromHex('0001')) } }] },
+  ]), opts);
+  const dgi0102 = `0102FF012C${'BB'.repeat(300)}`;
+  t.same(sent, [
+    `80E200000D0101 0A${'AA'.repeat(10)}`.replace(/ /g, ''),
+    `80E20001FF${dgi0102.slice(0, 510)}`,
+    `80E2000232${dgi0102.slice(510)}`,
+    `80E200030B801008${'CC'.repeat(8)}`,
+    '80E28004059F36020001',
+  ], 'P2 counts the commands, P1 80 on the last; no two DGIs share a command');
+  t.equal(res.apdus, 5, 'five command APDUs counted');
+  const e = (await executeScript(recorder, script('r-sd', [{ op: 'store-data', dgis: [{ dgi: 0x8000, sealed: { sealed: await seal(store, 'r-sd', fromHex('0001')) } }], note: 'secret' }]), opts).catch((x: unknown) => x)) as StepError;
+  t.type(e, StepError);
+  t.equal(e.cardFault, false);
+  t.match(e.message, /steps\[0\] store-data "secret": bad script: DGI 8000 is sensitive and needs a secure channel \(its DEK\)/);
+});
+
 for (const scp of ['02', '03'] as const) {
   t.test(`SCP${scp}: open with sealed keys, PUT KEY (KCVs checked), STORE DATA with a sensitive DGI, re-open with the new keys`, async (t) => {
     const card = createGpCard({ scp, seed: 21 });

@@ -111,7 +111,7 @@ export async function writeBatch(dir: string, scripts: CardScript[], store: KeyP
     keys: o.keys ?? [],
     seed: o.seed ?? 1,
     createdAt: '2024-01-01T00:00:00.000Z',
-    files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)) },
+    files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)), ...(scripts.some((s) => s.face) ? { fonts: [] } : {}) },
   };
   writeFileSync(join(dir, CARDS_FILE), lines.map((l) => `${l}\n`).join(''));
   writeFileSync(join(dir, CARD_DIGESTS_FILE), hex.map((h) => `${h}\n`).join(''));
