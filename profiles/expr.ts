@@ -18,6 +18,7 @@ import { clip, concat as concatBytes, fromHex, toHex } from '../bytes/index.js';
 import { encodeBcd, encodeCn, encodeGbk } from '../iso7816/index.js';
 import { addYears, cardNumberCheck, gb11643Check, luhnCheck } from './checkchars.js';
 import { didYouMean } from './suggest.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -152,8 +153,9 @@ function range(min: number, max: number): string {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-export class ExprSyntaxError extends Error {
+export class ExprSyntaxError extends CardsmithError {
   override readonly name = 'ExprSyntaxError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     message: string,
     readonly offset: number,
@@ -520,8 +522,9 @@ export interface EvalEnv {
 }
 
 /** A value could not be computed for this card (a serial overflowed, a check got bad input…). */
-export class ExprEvalError extends Error {
+export class ExprEvalError extends CardsmithError {
   override readonly name = 'ExprEvalError';
+  readonly kind: ErrorKind = 'operation';
   constructor(
     message: string,
     readonly offset: number,

@@ -45,6 +45,7 @@ import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { atrHistoricalBytes } from '../../iso7816/index.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 
 export type StepList = 'steps' | 'verify';
@@ -64,8 +65,17 @@ export interface KeyFault {
 }
 
 /** Why a card failed: where in its script, and what the card said. Carries no secret bytes. */
-export class StepError extends Error {
+export class StepError extends CardsmithError {
   override name = 'StepError';
+  /**
+   * Depends on what the step met: a key fault when a batch key is the likely cause; a station
+   * fault met inside the step (the reader gone) stays the station's; anything else is this card's.
+   */
+  get kind(): ErrorKind {
+    if (this.keyFault) return 'key';
+    const c = this.cause;
+    return c instanceof CardsmithError && !(c instanceof StepError) && c.kind === 'station' ? 'station' : 'card';
+  }
   constructor(
     message: string,
     readonly recordId: string,
