@@ -55,7 +55,7 @@ const KINDS: Record<string, ErrorKind | 'varies' | 'abstract'> = {
   PowerCut: 'card',
   SwError: 'card',
   CardMemoryError: 'card',
-  CardImageError: 'input',
+  CardImageError: 'varies',
   ExprSyntaxError: 'input',
   ExprEvalError: 'operation',
   ProfileError: 'input',
@@ -83,7 +83,7 @@ const KINDS: Record<string, ErrorKind | 'varies' | 'abstract'> = {
   StepError: 'varies',
   ScriptFormatError: 'input',
   RegistryConflictError: 'operation',
-  RegistryStateError: 'input',
+  RegistryStateError: 'operation',
   RegistryFileError: 'input',
   ReworkError: 'input',
   HolderKeyError: 'input',
@@ -103,10 +103,10 @@ const SAMPLES: Record<string, (C: Ctor) => Error> = {
   BatchError: (C) => new C('cards.csv', { line: 2, code: 'x', problem: 'x' }),
 };
 
-/** Project folders (tsconfig's include without the tests). */
+/** Project folders (tsconfig's include without the tests and errors/, which holds the base itself). */
 function sourceFolders(): string[] {
   const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
-  return config.include.filter((d) => d !== 'test');
+  return config.include.filter((d) => d !== 'test' && d !== 'errors');
 }
 
 function tsFiles(dir: string): string[] {
@@ -167,6 +167,12 @@ t.test('the classes whose kind depends on their data', async (t) => {
   const { PrinterError } = await import('../stations/errors.js');
   t.equal(new PrinterError('x', 'jam', 'CARD JAM', true).kind, 'station', 'a jam pauses the station');
   t.equal(new PrinterError('x', 'error', 'ERROR MAG', false).kind, 'card', 'any other refusal rejects the card');
+
+  const { CardImageError } = await import('../simulator/errors.js');
+  t.equal(new CardImageError('card image x: not valid JSON', 'x').kind, 'input', 'a bad card image');
+  const { writeJsonAtomicSync } = await import('../simulator/core/json-file.js');
+  const written = t.throws(() => writeJsonAtomicSync(join(root, 'no-such-folder', 'card.json'), {})) as unknown;
+  t.ok(written instanceof CardImageError && written.kind === 'operation', 'a card image that cannot be written: an operation that failed (exit 1)');
 
   const { PrepError } = await import('../personalization/prep/errors.js');
   t.equal(new PrepError('x').kind, 'input');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { DoubleIssueError, Journal, JournalError, StaleClaimError } from '../../personalization/journal/index.js';
-import { CARD_STATES, RegistryConflictError, type CardState } from '../../personalization/registry/index.js';
+import { CARD_STATES, RegistryConflictError, RegistryStateError, type CardState } from '../../personalization/registry/index.js';
 import { reservationFor } from '../../personalization/registry/reservation.js';
 import { requeueRecord, resolveIssued, resolveNotIssued, type ReworkContext } from '../../personalization/registry/rework.js';
 import { BatchInputError, loadBatch } from '../../personalization/runner/run.js';
@@ -59,10 +59,10 @@ function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, don
     const rec = journal.get(a.record)!;
     emit(ctx.io, a.json, { format: 'cardsmith-rework', record: a.record, state: rec.state, chipSerial: rec.chipSerial }, `${a.record}: ${done} (now ${rec.state})`);
   } catch (e) {
-    // Here the registry's refusals and the journal's issue rules mean the operator named a record or
-    // chip that does not fit: bad input (exit 2), although the runner treats them as card faults or
-    // failed operations. ReworkError, RegistryStateError and the other JournalErrors are input already.
-    if (e instanceof RegistryConflictError || e instanceof DoubleIssueError || e instanceof StaleClaimError) throw new UsageError(e.message);
+    // Here the registry's refusals and state rules and the journal's issue rules mean the operator
+    // named a record or chip that does not fit: bad input (exit 2), although the runner treats them
+    // as card faults or failed operations. ReworkError and the other JournalErrors are input already.
+    if (e instanceof RegistryConflictError || e instanceof RegistryStateError || e instanceof DoubleIssueError || e instanceof StaleClaimError) throw new UsageError(e.message);
     throw e;
   } finally {
     registry.close();

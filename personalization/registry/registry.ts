@@ -90,10 +90,13 @@ export class RegistryConflictError extends CardsmithError {
   }
 }
 
-/** A registry operation was asked for something its state does not allow (no such card, wrong state). */
+/**
+ * A registry operation was asked for something its state does not allow (no such card, wrong
+ * state): an operation that failed; rework reports it as bad input (the operator's request).
+ */
 export class RegistryStateError extends CardsmithError {
   override name = 'RegistryStateError';
-  readonly kind: ErrorKind = 'input';
+  readonly kind: ErrorKind = 'operation';
 }
 
 export interface IssuanceRegistryOptions {
