@@ -45,7 +45,7 @@ import { issueCertificate } from '../../keys/ca.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { atrHistoricalBytes } from '../../iso7816/index.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
-import { CardsmithError, type ErrorKind } from '../../errors/index.js';
+import { CardsmithError, faultOf, type ErrorKind } from '../../errors/index.js';
 import type { CardFact, CardScript, ExpectedSw, KeyRefSpec, RunKey, RunPart, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 
 export type StepList = 'steps' | 'verify';
@@ -186,7 +186,7 @@ async function exchange(ctx: Ctx, command: Uint8Array, via: Transport = ctx.link
   } catch (e) {
     if (e instanceof StepError) throw e;
     const kind = e instanceof CardRemovedError ? 'the card went away' : e instanceof ReaderError ? 'the reader failed' : e instanceof CardProtocolError ? 'the card broke the protocol' : e instanceof SecureChannelError ? 'the secure channel failed' : 'the command failed';
-    throw fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: !(e instanceof ReaderError) || e.name === 'EncoderTimeoutError' });
+    throw fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: faultOf(e) !== 'pause' });
   }
   if (r.length < 2) throw fail(ctx, `malformed response (${r.length} byte(s), no status word)`);
   return { data: r.subarray(0, r.length - 2), sw: (r[r.length - 2]! << 8) | r[r.length - 1]! };
