@@ -9,7 +9,7 @@ import { Journal, JOURNAL_FILE, JournalError } from '../personalization/journal/
 import { AUDIT_LOG, BatchInputError, loadBatch, type Batch } from '../personalization/runner/run.js';
 import { checkManifestMac } from '../personalization/sealed.js';
 import type { Ctx } from './context.js';
-import { UsageError } from './errors.js';
+import { prefixed, UsageError } from './errors.js';
 
 /** loadBatch, and the manifest's MAC when a key store is given (else a note that it was not checked). */
 export async function checkedBatch(ctx: Ctx, cmd: string, dir: string, provider: KeyProvider | undefined): Promise<Batch> {
@@ -19,7 +19,7 @@ export async function checkedBatch(ctx: Ctx, cmd: string, dir: string, provider:
     else macNotChecked(ctx, cmd, dir);
     return batch;
   } catch (e) {
-    if (e instanceof BatchInputError) throw new UsageError(`${cmd}: ${e.message}`);
+    if (e instanceof BatchInputError) throw prefixed(e, cmd);
     throw e;
   }
 }
@@ -43,7 +43,7 @@ export function openBatchJournal(cmd: string, batch: Batch): Journal {
   try {
     return Journal.open(batch.dir, { batchId: batch.id, manifestSha256: batch.manifestSha256 });
   } catch (e) {
-    if (e instanceof JournalError) throw new UsageError(`${cmd}: ${e.message}`);
+    if (e instanceof JournalError) throw prefixed(e, cmd);
     throw e;
   }
 }

@@ -1,48 +1,31 @@
-// Exit codes of every cardsmith command (DESIGN.md): 0 success, 1 the operation failed (the card
-// said no, a signature did not verify), 2 bad usage or bad input. Library code throws its own typed
-// errors; the CLI maps them here so that a user sees one line and no stack trace.
+// Exit codes of every cardsmith command: 0 success, 1 the operation failed (the card said no, a
+// signature did not verify), 2 bad usage or bad input. Library code throws its own typed errors,
+// each a CardsmithError with a kind; exitCodeOf (errors/) turns the kind into the exit code, so
+// that a user sees one line, no stack trace, and the same code for the same kind of failure.
 import { clip } from '../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeOf as exitCodeFor } from '../errors/index.js';
 
 /** Bad arguments or bad input files: exit 2. */
-export class UsageError extends Error {
+export class UsageError extends CardsmithError {
   override name = 'UsageError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** The operation ran and its answer is "no": exit 1. */
-export class OperationFailed extends Error {
+export class OperationFailed extends CardsmithError {
   override name = 'OperationFailed';
+  readonly kind: ErrorKind = 'operation';
 }
 
-/** Errors that mean "the input was wrong" wherever they come from (hex, lengths, types). */
-const INPUT_ERRORS = new Set([
-  'UsageError',
-  'HexError',
-  'RangeError',
-  'TypeError',
-  'Iso7816Error',
-  'YError',
-  // readers/: a reader spec that names no reader (or several), an APDU script line that cannot be
-  // read, a card state file that is not a card image.
-  'ReaderSpecError',
-  'ScriptError',
-  'SimStateError',
-  // stations and faces: a stations file, a face layout or a photo that cannot be used; a journal
-  // that belongs to another batch.
-  'StationsFileError',
-  'FaceError',
-  'PngError',
-  'JournalMismatchError',
-  // a batch folder whose files differ from its sealed manifest
-  'BatchInputError',
-]);
-
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof Error && INPUT_ERRORS.has(err.name)) return EXIT_USAGE;
-  return EXIT_FAILED;
+/**
+ * `cmd: message` for a library error a command names itself in; the error keeps its class and
+ * kind, so the exit code stays the kind's.
+ */
+export function prefixed<E extends Error>(e: E, cmd: string): E {
+  e.message = `${cmd}: ${e.message}`;
+  return e;
 }
 
 /**

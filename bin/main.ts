@@ -20,7 +20,8 @@ import { auditCommand } from './commands/audit.js';
 import { serialsCommand } from './commands/serials.js';
 import { registryCommand, reworkCommand } from './commands/rework.js';
 import type { Ctx } from './context.js';
-import { EXIT_OK, exitCodeFor, messageFor, UsageError } from './errors.js';
+import { exitCodeOf } from '../errors/index.js';
+import { EXIT_OK, messageFor, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { installPath } from './paths.js';
 
@@ -63,7 +64,8 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
     .epilogue('Exit codes: 0 success, 1 operation failed, 2 bad usage or input. Docs: docs/README.md')
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs' own errors (YError) are bad usage: exit 2, with yargs' message.
+      throw err === undefined || err.name === 'YError' ? new UsageError(err?.message ?? msg) : err;
     });
   try {
     // Help and version text go through io like every other output (tests capture it in-process).
@@ -73,7 +75,7 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
   } catch (e) {
     if (io.env.CARDSMITH_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
     io.err(`cardsmith: ${messageFor(e)}`);
-    return exitCodeFor(e);
+    return exitCodeOf(e);
   }
   return ctx.exitCode;
 }

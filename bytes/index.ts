@@ -1,9 +1,11 @@
 // Byte-array helpers shared by every layer: hex at the edges, checks at public entries,
 // and the few operations (concat, xor, compare) that card protocols use everywhere.
-// This folder depends on nothing, so iso7816/ and crypto/ can both build on it.
+// This folder depends on nothing but errors/, so iso7816/ and crypto/ can both build on it.
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** Raised for a string that is not valid hex; `offset` is the first bad character. */
-export class HexError extends Error {
+export class HexError extends CardsmithError {
+  readonly kind: ErrorKind = 'input';
   constructor(message: string, readonly offset: number) {
     super(message);
     this.name = 'HexError';

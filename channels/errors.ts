@@ -2,10 +2,12 @@
 // Amendment D for SCP03). Every message says what happened and what to do; none carries key bytes —
 // keys are named by their KCVs, cryptograms and MACs (which are not secrets) are shown in full.
 import { toHex } from '../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** Any secure channel failure; `protocol` is 'scp02' or 'scp03' once known. */
-export class SecureChannelError extends Error {
+export class SecureChannelError extends CardsmithError {
   override name = 'SecureChannelError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 /**
@@ -15,6 +17,8 @@ export class SecureChannelError extends Error {
  */
 export class CardCryptogramError extends SecureChannelError {
   override name = 'CardCryptogramError';
+  /** The keys, not the card: the runner stops (until an issued card has proven the batch keys). */
+  override readonly kind: ErrorKind = 'key';
   readonly protocol: 'scp02' | 'scp03';
   readonly cardCryptogram: string;
   readonly expectedCryptogram: string;
@@ -33,7 +37,11 @@ export class CardCryptogramError extends SecureChannelError {
   }
 }
 
-/** The card refused EXTERNAL AUTHENTICATE or INITIALIZE UPDATE (host cryptogram, blocked key set, …). */
+/**
+ * The card refused EXTERNAL AUTHENTICATE or INITIALIZE UPDATE (host cryptogram, blocked key set, …).
+ * An operation failure; in the runner a refusal that names the keys (63Cx, 6982) becomes a key
+ * fault through the step that met it (StepError.keyFault), since the same SW can mean other things.
+ */
 export class AuthenticationError extends SecureChannelError {
   override name = 'AuthenticationError';
   constructor(
@@ -47,4 +55,5 @@ export class AuthenticationError extends SecureChannelError {
 /** A response MAC (R-MAC) did not verify, or a protected response was malformed: the channel is closed. */
 export class ResponseProtectionError extends SecureChannelError {
   override name = 'ResponseProtectionError';
+  override readonly kind: ErrorKind = 'card';
 }

@@ -1,11 +1,13 @@
 // ISO/IEC 9797-1 padding methods 1 and 2 (method 2 is the ISO/IEC 7816-4 "80 00…" padding).
 // The cipher layer never pads (crypto/block.ts), so every MAC and secure channel pads here, on purpose.
 import { abytes } from '../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 export type PaddingMethod = 1 | 2;
 
 /** Raised when method-2 padding is missing or malformed; carries no data bytes (they may be secret). */
-export class PaddingError extends Error {
+export class PaddingError extends CardsmithError {
+  readonly kind: ErrorKind = 'operation';
   constructor(message: string) {
     super(message);
     this.name = 'PaddingError';

@@ -14,9 +14,11 @@ import { encodePng, type RgbImage } from './png.js';
 import { decodeImage, fitCover, ImageError } from './image.js';
 import { drawText, measureText } from './text.js';
 import { defaultFonts, fontPackageFor, fontStack, type FontStack } from './truetype.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export class FaceError extends Error {
+export class FaceError extends CardsmithError {
   override name = 'FaceError';
+  readonly kind: ErrorKind = 'input';
   /** Index of the layout field at fault, when one is. */
   readonly field: number | undefined;
 

@@ -4,9 +4,11 @@
 // interpolation between pixel centres; both in double precision, rounded once at the end.
 import { decodeJpeg, isJpeg, JpegError } from './jpeg.js';
 import { decodePng, PngError, type RgbImage } from './png.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export class ImageError extends Error {
+export class ImageError extends CardsmithError {
   override name = 'ImageError';
+  readonly kind: ErrorKind = 'input';
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -5,9 +5,11 @@
 // side with orientation 6 or 8), which jpeg-js reads but does not apply.
 import jpeg from 'jpeg-js';
 import type { RgbImage } from './png.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export class JpegError extends Error {
+export class JpegError extends CardsmithError {
   override name = 'JpegError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** True when the bytes start like a JPEG file (SOI marker, then another marker). */

@@ -7,9 +7,11 @@
 // Latin-1 tEXt chunks can be written before the image data (card faces carry a flag there) and
 // read back from the file's first bytes alone (readPngText). JPEG photos are jpeg.ts's job.
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export class PngError extends Error {
+export class PngError extends CardsmithError {
   override name = 'PngError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** An RGB raster, 3 bytes per pixel, rows top to bottom. */

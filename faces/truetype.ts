@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter } from 'node:path';
 import type * as Fontkit from 'fontkit';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 // Loaded at the first font (its CommonJS build): importing fontkit takes ~120 ms, which every
 // cardsmith command would pay otherwise.
@@ -23,8 +24,9 @@ function fontkit(): typeof Fontkit {
   return (fontkitModule ??= createRequire(import.meta.url)('fontkit') as typeof Fontkit);
 }
 
-export class FontError extends Error {
+export class FontError extends CardsmithError {
   override name = 'FontError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 /** One path drawing command, in font units (y up), as fontkit gives them. */

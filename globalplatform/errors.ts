@@ -2,10 +2,12 @@
 // files per the Java Card Virtual Machine Specification §6). Messages say what failed, where, and
 // in what state the card was left; they never carry key bytes (KCVs only).
 import { formatSw, swMeaning } from '../iso7816/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** Any failure of a GP operation. */
-export class GpError extends Error {
+export class GpError extends CardsmithError {
   override name = 'GpError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 /** The card answered a GP command with an unexpected status word. */
@@ -38,8 +40,9 @@ export class KcvMismatchError extends GpError {
 }
 
 /** A CAP (or IJC) file that cannot be used: bad input, CLI exit 2. */
-export class CapFileError extends Error {
+export class CapFileError extends CardsmithError {
   override name = 'CapFileError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     message: string,
     readonly file?: string,
@@ -51,4 +54,5 @@ export class CapFileError extends Error {
 /** Malformed data from the card (GET STATUS, GET DATA) that cannot be decoded. */
 export class GpDataError extends GpError {
   override name = 'GpDataError';
+  override readonly kind: ErrorKind = 'card';
 }

@@ -7,10 +7,12 @@
 // Not supported, with a clear message: encryption, ZIP64, multi-disk archives, other methods.
 import { crc32, inflateRawSync, deflateRawSync } from 'node:zlib';
 import { concat } from '../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** A malformed or unsupported archive; `offset` is where in the file the problem was found. */
-export class ZipError extends Error {
+export class ZipError extends CardsmithError {
   override name = 'ZipError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     message: string,
     readonly offset: number,

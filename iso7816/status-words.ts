@@ -3,6 +3,7 @@
 import type { CommandApdu, ResponseApdu } from './apdu.js';
 import { checkSw, hex2, hex4 } from './internal.js';
 import { insName } from './instructions.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 export type SwClass = 'ok' | 'warning' | 'error';
 
@@ -142,8 +143,9 @@ export function swClass(sw: number): SwClass {
 export type CommandRef = Pick<CommandApdu, 'ins'> & Partial<Pick<CommandApdu, 'cla'>>;
 
 /** The card answered something other than what the caller needed. Carries no command data. */
-export class StatusWordError extends Error {
+export class StatusWordError extends CardsmithError {
   override readonly name = 'StatusWordError';
+  readonly kind: ErrorKind = 'operation';
   readonly sw: number;
   readonly ins: number;
   readonly cla: number | undefined;

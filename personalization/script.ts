@@ -18,6 +18,7 @@
 //                   without the profile
 
 import { cardScriptProblem } from './schemas.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 export const SCRIPT_FORMAT = 'cardsmith-script/1';
 /** The batch folder's copy of the input files the faces name (photos). */
@@ -289,8 +290,9 @@ export interface BatchManifest {
 }
 
 /** Thrown when a script or manifest line is not what this version of cardsmith writes. */
-export class ScriptFormatError extends Error {
+export class ScriptFormatError extends CardsmithError {
   override name = 'ScriptFormatError';
+  readonly kind: ErrorKind = 'input';
 }
 
 const OPS = new Set(['apdu', 'sealed-apdu', 'mac-apdu', 'open', 'close', 'put-key', 'store-data', 'keygen-cert', 'check', 'run-apdu', 'put-derived-key']);

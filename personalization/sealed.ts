@@ -13,6 +13,7 @@ import type { KeyProvider } from '../keys/types.js';
 import { canonicalJson } from '../profiles/index.js';
 import { manifestProblem } from './schemas.js';
 import { FONTS_DIR, INPUT_FILES_DIR, MANIFEST_FORMAT, type BatchManifest } from './script.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const CARDS_FILE = 'cards.jsonl';
@@ -20,8 +21,9 @@ export const CARD_DIGESTS_FILE = 'cards.sha256';
 export const REJECTS_FILE = 'rejects.csv';
 
 /** The batch folder cannot be used (missing files, wrong format, files that differ from the manifest): exit 2. */
-export class BatchInputError extends Error {
+export class BatchInputError extends CardsmithError {
   override name = 'BatchInputError';
+  readonly kind: ErrorKind = 'input';
 }
 
 const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();

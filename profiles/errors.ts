@@ -2,6 +2,7 @@
 // A diagnostic is data, not an exception: validation collects every one of them so a person can
 // fix a profile in one pass; ProfileError carries them all when a caller needs a loaded profile.
 import { clip } from '../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** A place in a source file; line and column are 1-based (column counts UTF-16 units, as editors do). */
 export interface Loc {
@@ -55,8 +56,9 @@ export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
  * A profile that cannot be used. `diagnostics` holds every error and warning; the message names
  * the first error and how many more there are. The CLI maps it to exit code 2 (bad input).
  */
-export class ProfileError extends Error {
+export class ProfileError extends CardsmithError {
   override readonly name = 'ProfileError';
+  readonly kind: ErrorKind = 'input';
 
   constructor(readonly diagnostics: readonly Diagnostic[]) {
     const errors = diagnostics.filter((d) => d.severity === 'error');

@@ -9,8 +9,9 @@
 //     fails, the station is the likely cause, not the cards.
 // A paused station refuses loadCard (StationPausedError) until resume(); the other stations of
 // the batch carry on. Each change is reported through onEvent.
-import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../transport/transport.js';
-import { CardUnresponsiveError, EncoderTimeoutError, MoverError, PrinterError, PrinterLinkError, StationPausedError } from './errors.js';
+import { faultOf } from '../errors/index.js';
+import { CardRemovedError, type Transport } from '../transport/transport.js';
+import { MoverError, StationPausedError } from './errors.js';
 import { chipSerialFromAtr, type CardInterface, type CardMover, type Encoder, type MoverStatus } from './mover.js';
 
 export type StationState = 'idle' | 'loading' | 'encoding' | 'finishing' | 'paused' | 'closed';
@@ -47,13 +48,12 @@ export interface StationStats {
   pauses: number;
 }
 
-/** Whether an error is the station's fault (pause it) or this card's (reject the card). */
+/**
+ * Whether an error is the station's fault (pause it) or this card's (reject the card): faultOf
+ * decides from the error's kind; a key fault is not the station's either (the runner stops for it).
+ */
 export function classifyError(err: unknown): 'station' | 'card' {
-  if (err instanceof PrinterError) return err.stationFault ? 'station' : 'card';
-  if (err instanceof PrinterLinkError || err instanceof MoverError) return 'station';
-  if (err instanceof CardUnresponsiveError || err instanceof CardRemovedError || err instanceof CardProtocolError || err instanceof EncoderTimeoutError) return 'card';
-  if (err instanceof ReaderError) return 'station'; // pcscd down, reader unplugged
-  return 'card';
+  return faultOf(err) === 'pause' ? 'station' : 'card';
 }
 
 export class Station {

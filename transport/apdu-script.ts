@@ -14,10 +14,12 @@
 import { fromHex, HexError } from '../bytes/index.js';
 import { Iso7816Error, parseCommand, parseResponse } from '../iso7816/index.js';
 import type { Transport } from './transport.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** A script (or argument) that cannot be read: file:line:column and what is wrong (CLI exit 2). */
-export class ScriptError extends Error {
+export class ScriptError extends CardsmithError {
   override name = 'ScriptError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     message: string,
     readonly file: string,

@@ -6,6 +6,7 @@
 import { abytes } from '../bytes/index.js';
 import { transmitResolvingT0, type T0Options } from './t0.js';
 import { CardRemovedError, ReaderError, type Transport, TransportClosedError } from './transport.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 // ------------------------------------------------------------------ the package --
 
@@ -69,8 +70,9 @@ export class PcscUnavailableError extends ReaderError {
 }
 
 /** A reader spec that is malformed, names no reader, or names several: bad input (CLI exit 2). */
-export class ReaderSpecError extends Error {
+export class ReaderSpecError extends CardsmithError {
   override name = 'ReaderSpecError';
+  readonly kind: ErrorKind = 'input';
 }
 
 // A variable, so that TypeScript does not need the package's types to compile cardsmith.

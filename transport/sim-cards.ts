@@ -8,10 +8,12 @@ import { createGpCard, GpCard, saveGpCardImage } from '../simulator/gp/index.js'
 import { createSsCard, loadCardImage, saveCardImage, SsCard } from '../simulator/index.js';
 import type { SimSpec } from './spec.js';
 import { ReaderSpecError } from './pcsc.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** A card state file that cannot be read or is not a card image: bad input (CLI exit 2). */
-export class SimStateError extends Error {
+export class SimStateError extends CardsmithError {
   override name = 'SimStateError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** Makes the card a SimSpec describes (tests inject doubles). */

@@ -2,6 +2,7 @@
 // reader, a printer's encoder, and secure channels (which wrap a transport and are one).
 // Callers always see complete responses: T=0's 61xx (GET RESPONSE) and 6Cxx (repeat with the
 // right Le) are resolved by the transport, never by the caller.
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
 /** The chip's two ways in: the contact plate or the antenna (ISO/IEC 14443). */
 export type CardInterface = 'contact' | 'contactless';
@@ -20,17 +21,20 @@ export interface Transport {
 }
 
 /** The card left the reader (or the printer moved it away) in the middle of a conversation. */
-export class CardRemovedError extends Error {
+export class CardRemovedError extends CardsmithError {
   override name = 'CardRemovedError';
+  readonly kind: ErrorKind = 'card';
 }
 
 /** The reader or the PC/SC service failed: not the card's fault. */
-export class ReaderError extends Error {
+export class ReaderError extends CardsmithError {
   override name = 'ReaderError';
+  readonly kind: ErrorKind = 'station';
 }
 
-export class TransportClosedError extends Error {
+export class TransportClosedError extends CardsmithError {
   override name = 'TransportClosedError';
+  readonly kind: ErrorKind = 'card';
 }
 
 /**
@@ -38,6 +42,7 @@ export class TransportClosedError extends Error {
  * or 6Cxx without end, or answered fewer than two bytes). Neither the reader's nor the caller's
  * fault; the card (or the simulator) needs fixing.
  */
-export class CardProtocolError extends Error {
+export class CardProtocolError extends CardsmithError {
   override name = 'CardProtocolError';
+  readonly kind: ErrorKind = 'card';
 }

@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { AuditError } from '../../keys/errors.js';
 import type { Ctx } from '../context.js';
-import { OperationFailed, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { emit } from '../io.js';
 import { outputOptions } from '../options.js';
 
@@ -35,7 +35,7 @@ export function auditCommand(ctx: Ctx): CommandModule {
             } catch (e) {
               if (!(e instanceof AuditError)) throw e;
               if (a.json) ctx.io.out(JSON.stringify({ ok: false, file: a.file, error: e.message }));
-              throw new OperationFailed(e.message);
+              throw e;
             }
           },
         })

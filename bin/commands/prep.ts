@@ -2,15 +2,14 @@
 // folder was written, 2 for bad inputs (invalid profile, invalid batch: the rejects report and
 // nothing else), 1 when an operation failed (key store, file system).
 import type { CommandModule } from 'yargs';
-import { BatchError, formatReject } from '../../personalization/batch/errors.js';
-import { prepBatch, PrepError, type PrepProgress } from '../../personalization/prep/index.js';
+import { formatReject } from '../../personalization/batch/errors.js';
+import { prepBatch, type PrepProgress } from '../../personalization/prep/index.js';
 import type { BatchManifest } from '../../personalization/script.js';
-import { SerialRegistryError } from '../../personalization/serials/registry.js';
-import { HolderKeyError, type IssuanceRegistry } from '../../personalization/registry/index.js';
+import type { IssuanceRegistry } from '../../personalization/registry/index.js';
 import { openRegistry, registryOptions } from './registry-file.js';
-import { loadProfile, ProfileError } from '../../profiles/index.js';
+import { loadProfile } from '../../profiles/index.js';
 import type { Ctx } from '../context.js';
-import { OperationFailed, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { storeOptions, withStore, type StoreArgs } from './keys/common.js';
 
 interface PrepArgs extends StoreArgs {
@@ -51,13 +50,7 @@ export function prepCommand(ctx: Ctx): CommandModule {
         .epilogue('The key store passphrase comes from CARDSMITH_KEYSTORE_PASS, --pass-file or a prompt. Progress goes to stderr (JSON lines when stderr is not a terminal). Exit codes: 0 written, 1 failed, 2 invalid profile or batch.'),
     handler: async (argv) => {
       const a = argv as unknown as PrepArgs;
-      let profile;
-      try {
-        profile = loadProfile(a.profile);
-      } catch (e) {
-        if (e instanceof ProfileError) throw new UsageError(e.message);
-        throw e;
-      }
+      const profile = loadProfile(a.profile);
       const started = Date.now();
       let lastReport = 0;
       const onProgress = (p: PrepProgress): void => {
@@ -86,12 +79,6 @@ export function prepCommand(ctx: Ctx): CommandModule {
             holderKey: a.holderKey,
             onProgress,
           });
-        } catch (e) {
-          if (e instanceof SerialRegistryError) throw new OperationFailed(e.message);
-          if (e instanceof HolderKeyError) throw new UsageError(e.message);
-          if (e instanceof BatchError) throw new UsageError(e.message);
-          if (e instanceof PrepError) throw e.exitCode === 2 ? new UsageError(e.message) : new OperationFailed(e.message);
-          throw e;
         } finally {
           registry.close();
         }

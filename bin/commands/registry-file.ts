@@ -2,7 +2,7 @@
 // issuance-registry.sqlite beside a file key store. prep, run, demo, verify and rework share it.
 import { dirname, join, resolve } from 'node:path';
 import type { Options } from 'yargs';
-import { IssuanceRegistry, RegistryFileError } from '../../personalization/registry/index.js';
+import { IssuanceRegistry } from '../../personalization/registry/index.js';
 import { UsageError } from '../errors.js';
 
 export const REGISTRY_FILE = 'issuance-registry.sqlite';
@@ -31,10 +31,5 @@ export function registryPath(a: RegistryArgs): string {
 }
 
 export function openRegistry(a: RegistryArgs): IssuanceRegistry {
-  try {
-    return IssuanceRegistry.open(registryPath(a));
-  } catch (e) {
-    if (e instanceof RegistryFileError) throw new UsageError(e.message);
-    throw e;
-  }
+  return IssuanceRegistry.open(registryPath(a));
 }

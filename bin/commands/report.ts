@@ -10,7 +10,7 @@ import { JournalError } from '../../personalization/journal/index.js';
 import { formatReportText, REPORT_HTML_HEAD, reportFromDir } from '../../personalization/report/index.js';
 import { checkedBatch, openBatchJournal } from '../batch.js';
 import type { Ctx } from '../context.js';
-import { EXIT_FAILED, UsageError } from '../errors.js';
+import { EXIT_FAILED, prefixed, UsageError } from '../errors.js';
 import { outputOptions } from '../options.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
 
@@ -64,7 +64,7 @@ export function reportCommand(ctx: Ctx): CommandModule {
       try {
         built = reportFromDir(a.dir, { html: a.html !== undefined, maxFaces: a.maxFaces });
       } catch (e) {
-        if (e instanceof JournalError) throw new UsageError(`report: ${e.message}`);
+        if (e instanceof JournalError) throw prefixed(e, 'report');
         throw e;
       }
       const { report, html } = built;

@@ -5,14 +5,14 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { Journal, JournalError } from '../../personalization/journal/index.js';
+import { DoubleIssueError, Journal, JournalError, StaleClaimError } from '../../personalization/journal/index.js';
 import { CARD_STATES, RegistryConflictError, RegistryStateError, type CardState } from '../../personalization/registry/index.js';
 import { reservationFor } from '../../personalization/registry/reservation.js';
-import { requeueRecord, resolveIssued, resolveNotIssued, ReworkError, type ReworkContext } from '../../personalization/registry/rework.js';
+import { requeueRecord, resolveIssued, resolveNotIssued, type ReworkContext } from '../../personalization/registry/rework.js';
 import { BatchInputError, loadBatch } from '../../personalization/runner/run.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
 import type { Ctx } from '../context.js';
-import { UsageError } from '../errors.js';
+import { prefixed, UsageError } from '../errors.js';
 import { emit } from '../io.js';
 import { openRegistry, registryOptions, registryPath, type RegistryArgs } from './registry-file.js';
 
@@ -48,7 +48,7 @@ function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, don
     journal = Journal.open(a.dir);
   } catch (e) {
     lock.release();
-    if (e instanceof JournalError) throw new UsageError(`rework: ${e.message}`);
+    if (e instanceof JournalError) throw prefixed(e, 'rework');
     throw e;
   }
   const registry = openRegistry(a);
@@ -59,7 +59,10 @@ function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, don
     const rec = journal.get(a.record)!;
     emit(ctx.io, a.json, { format: 'cardsmith-rework', record: a.record, state: rec.state, chipSerial: rec.chipSerial }, `${a.record}: ${done} (now ${rec.state})`);
   } catch (e) {
-    if (e instanceof ReworkError || e instanceof JournalError || e instanceof RegistryConflictError || e instanceof RegistryStateError) throw new UsageError(e.message);
+    // Here the registry's refusals and state rules and the journal's issue rules mean the operator
+    // named a record or chip that does not fit: bad input (exit 2), although the runner treats them
+    // as card faults or failed operations. ReworkError and the other JournalErrors are input already.
+    if (e instanceof RegistryConflictError || e instanceof RegistryStateError || e instanceof DoubleIssueError || e instanceof StaleClaimError) throw new UsageError(e.message);
     throw e;
   } finally {
     registry.close();
@@ -124,7 +127,7 @@ function loadReworkBatch(dir: string): ReturnType<typeof loadBatch> {
   try {
     return loadBatch(dir);
   } catch (e) {
-    if (e instanceof BatchInputError) throw new UsageError(`rework: ${e.message}`);
+    if (e instanceof BatchInputError) throw prefixed(e, 'rework');
     throw e;
   }
 }

@@ -11,11 +11,11 @@ import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
 import { BatchInputError, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
-import { loadStationsFile, openStations, simulatedStations, StationsFileError, type StationConfig } from '../../stations/index.js';
+import { loadStationsFile, openStations, simulatedStations, type StationConfig } from '../../stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
 import { checkedBatch } from '../batch.js';
 import type { Ctx } from '../context.js';
-import { EXIT_FAILED, UsageError } from '../errors.js';
+import { EXIT_FAILED, prefixed, UsageError } from '../errors.js';
 import { openStore, storeOptions, type StoreArgs } from './keys/common.js';
 import type { IssuanceRegistry } from '../../personalization/registry/index.js';
 import { openRegistry, registryOptions } from './registry-file.js';
@@ -54,12 +54,7 @@ export async function stationConfigs(a: { stations?: string; sim?: number; reade
     }
   }
   if (a.reader !== undefined) return [{ name: 'desk', mover: { type: 'manual' }, encoder: a.reader, interface: 'contact', maxConsecutiveFailures: 3 }];
-  try {
-    return (await loadStationsFile(a.stations!)).stations;
-  } catch (e) {
-    if (e instanceof StationsFileError) throw new UsageError(e.message);
-    throw e;
-  }
+  return (await loadStationsFile(a.stations!)).stations;
 }
 
 /** Runs a batch with an open key provider; shared by run and demo. */
@@ -96,7 +91,7 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   try {
     return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
   } catch (e) {
-    if (e instanceof ResumeNeededError || e instanceof JournalError || e instanceof BatchInputError) throw new UsageError(`run: ${e.message}`);
+    if (e instanceof ResumeNeededError || e instanceof JournalError || e instanceof BatchInputError) throw prefixed(e, 'run');
     throw e;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSig);

@@ -18,7 +18,7 @@ import { BATCH_MANIFEST_SCHEMA, CARD_SCRIPT_SCHEMA } from '../../personalization
 import { BatchInputError, CARDS_FILE, CardLinesCheck, checkOtherFiles, readManifest, streamLines } from '../../personalization/sealed.js';
 import { macNotChecked } from '../batch.js';
 import type { Ctx } from '../context.js';
-import { UsageError } from '../errors.js';
+import { prefixed, UsageError } from '../errors.js';
 import { outputOptions } from '../options.js';
 
 interface ScriptArgs {
@@ -53,7 +53,7 @@ export async function findCard(ctx: Ctx, dir: string, card: string): Promise<{ i
     check.end(next.value.count, next.value.newline);
     checkOtherFiles(dir, manifest);
   } catch (e) {
-    if (e instanceof BatchInputError || e instanceof ScriptFormatError) throw new UsageError(`script: ${e.message}`);
+    if (e instanceof BatchInputError || e instanceof ScriptFormatError) throw prefixed(e, 'script');
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`script: ${path}: missing: ${dir} is not a batch folder`);
     throw e;
   }

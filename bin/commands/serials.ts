@@ -34,6 +34,8 @@ export function serialsCommand(ctx: Ctx): CommandModule {
             try {
               registry = SerialRegistry.open(a.file);
             } catch (e) {
+              // A file that cannot be opened as a serial registry is bad input here (exit 2); in prep a
+              // SerialRegistryError is an operation that failed (its kind, exit 1).
               if (e instanceof SerialRegistryError) throw new UsageError(e.message);
               throw e;
             }

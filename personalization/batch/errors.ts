@@ -4,6 +4,7 @@
 // carries a cardholder value in clear: messages name the line, column and field, and values
 // appear only masked.
 import { clip, MAX_ECHO } from '../../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /** One record (or, for `fatal`, the batch) refused: where, which field, and why. */
 export interface Reject {
@@ -20,8 +21,9 @@ export interface Reject {
   masked?: string | undefined;
 }
 
-export class BatchError extends Error {
+export class BatchError extends CardsmithError {
   override readonly name = 'BatchError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     readonly file: string,
     readonly reject: Reject,

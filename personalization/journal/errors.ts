@@ -1,9 +1,11 @@
 // The journal's failure families. Every message says what happened, to which record or chip, and
 // what to do next; none carries key or PIN bytes (the journal never sees them).
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
-/** Base class: something about the journal itself (file, schema, input) is wrong. */
-export class JournalError extends Error {
+/** Base class: something about the journal itself (file, schema, input) is wrong: bad input. */
+export class JournalError extends CardsmithError {
   override name = 'JournalError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** `DIR/journal.sqlite` does not exist (the batch never ran, or DIR is not a batch folder). */
@@ -27,6 +29,8 @@ export class JournalInputError extends JournalError {
  */
 export class StaleClaimError extends JournalError {
   override name = 'StaleClaimError';
+  /** The runner stops work on the card itself (run.ts); rework reports it as bad input. */
+  override readonly kind: ErrorKind = 'operation';
 }
 
 /**
@@ -36,6 +40,8 @@ export class StaleClaimError extends JournalError {
  */
 export class DoubleIssueError extends JournalError {
   override name = 'DoubleIssueError';
+  /** In the runner the card in the encoder is rejected (run.ts); in rework the operator's chip is bad input. */
+  override readonly kind: ErrorKind = 'card';
   constructor(
     message: string,
     readonly recordId: string,

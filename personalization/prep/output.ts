@@ -58,7 +58,7 @@ export class OutputFolder {
     await mkdir(this.target, { recursive: true });
     const ordered = [...entries.filter((e) => e !== MANIFEST_FILE), ...entries.filter((e) => e === MANIFEST_FILE)];
     for (const e of ordered) {
-      if (existsSync(join(this.target, e))) throw new PrepError(`prep: ${join(this.target, e)} appeared while prep ran; prep does not write over it`, 1);
+      if (existsSync(join(this.target, e))) throw new PrepError(`prep: ${join(this.target, e)} appeared while prep ran; prep does not write over it`, 'operation');
       await rename(join(this.dir, e), join(this.target, e));
     }
   }

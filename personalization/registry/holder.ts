@@ -9,13 +9,15 @@
 import { concat } from '../../bytes/index.js';
 import type { KeyStore } from '../../keys/types.js';
 import type { IssuanceRegistry } from './registry.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export const HOLDER_KEY_LABEL = 'issuance-registry';
 
 const LABEL = new TextEncoder().encode('cardsmith/registry/holder\0');
 
-export class HolderKeyError extends Error {
+export class HolderKeyError extends CardsmithError {
   override name = 'HolderKeyError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /** Returns the hasher of ID numbers for this registry, binding the registry to the key on first use. */

@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { normalizeChip } from '../journal/index.js';
 import { SerialRegistry } from '../serials/registry.js';
 import { messageOf, openRegistryDb, RegistryFileError, type CardState } from './schema.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export { RegistryFileError } from './schema.js';
 
@@ -71,21 +72,31 @@ export interface CardReservation {
 
 export type ConflictKind = 'record-issued' | 'record-in-progress' | 'chip-known' | 'holder-live' | 'holder-in-progress';
 
-/** The registry refuses the card: the reason names the earlier card (batch, card number, chip). */
-export class RegistryConflictError extends Error {
+/**
+ * The registry refuses the card: the reason names the earlier card (batch, card number, chip);
+ * `conflict` says which rule. An operation failure; the runner decides itself what a refusal
+ * means for the record and the card in the encoder (run.ts), and rework reports it as bad input
+ * (the operator named a record or chip that does not fit).
+ */
+export class RegistryConflictError extends CardsmithError {
   override name = 'RegistryConflictError';
+  readonly kind: ErrorKind = 'operation';
   constructor(
     message: string,
-    readonly kind: ConflictKind,
+    readonly conflict: ConflictKind,
     readonly existing: CardEntry,
   ) {
     super(message);
   }
 }
 
-/** A registry operation was asked for something its state does not allow (no such card, wrong state). */
-export class RegistryStateError extends Error {
+/**
+ * A registry operation was asked for something its state does not allow (no such card, wrong
+ * state): an operation that failed; rework reports it as bad input (the operator's request).
+ */
+export class RegistryStateError extends CardsmithError {
   override name = 'RegistryStateError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 export interface IssuanceRegistryOptions {

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { AuditLog } from '../../keys/audit.js';
 import { normalizeChip, type Journal } from '../journal/index.js';
 import type { CardReservation, IssuanceRegistry } from './registry.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
-export class ReworkError extends Error {
+export class ReworkError extends CardsmithError {
   override name = 'ReworkError';
+  readonly kind: ErrorKind = 'input';
 }
 
 export interface ReworkContext {

@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { privateSqliteFileSync } from '../../files/private.js';
 import { dirname } from 'node:path';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /** Version 1 held the serial counters only; version 2 adds the cards. */
 export const REGISTRY_SCHEMA_VERSION = 2;
@@ -99,8 +100,9 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 `;
 
 /** The registry file could not be opened, is not a registry, or has a newer schema. */
-export class RegistryFileError extends Error {
+export class RegistryFileError extends CardsmithError {
   override name = 'RegistryFileError';
+  readonly kind: ErrorKind = 'input';
 }
 
 /**

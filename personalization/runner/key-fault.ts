@@ -1,6 +1,7 @@
-// A key fault: the card refused a batch key, or the host could not use one. Every card of the batch
-// would fail the same way, so the runner stops all stations at the first one (docs/runner.md,
-// "Key faults") and names the key — label, version, KCV — instead of blaming the station.
+// A key fault: the card refused a batch key, or the host could not use one (a StepError of kind
+// 'key'). Every card of the batch would fail the same way, so the runner stops all stations at the
+// first one (docs/runner.md, "Key faults") and names the key — label, version, KCV — instead of
+// blaming the station.
 import type { BatchManifest } from '../script.js';
 import type { StepError } from './executor.js';
 

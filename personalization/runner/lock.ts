@@ -7,12 +7,14 @@ import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { privateSqliteFileSync } from '../../files/private.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export const RUN_LOCK = 'run.lock';
 
 /** Another process runs this batch now: exit 1, and the message says how to wait for it or stop it. */
-export class RunLockedError extends Error {
+export class RunLockedError extends CardsmithError {
   override name = 'RunLockedError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 interface Holder {

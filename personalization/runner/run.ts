@@ -26,7 +26,7 @@ import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRe
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
-import { classifyError, SimulatedMover, type Station } from '../../stations/index.js';
+import { SimulatedMover, type Station } from '../../stations/index.js';
 import { BatchFaces, defaultFonts } from '../../faces/index.js';
 import { SIM_OUTPUT_DIR } from '../../stations/sim-printer.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
@@ -37,12 +37,14 @@ import { keysOf, reservationFor } from '../registry/reservation.js';
 import { reconcile } from '../registry/reconcile.js';
 import { keyFaultMessage, nameKey, type NamedKey } from './key-fault.js';
 import { lockBatch, type BatchLock } from './lock.js';
+import { CardsmithError, faultOf, type ErrorKind } from '../../errors/index.js';
 
 export { BatchInputError } from '../sealed.js';
 
 /** The journal has records in progress from a run that did not end: run with resume. */
-export class ResumeNeededError extends Error {
+export class ResumeNeededError extends CardsmithError {
   override name = 'ResumeNeededError';
+  readonly kind: ErrorKind = 'input';
 }
 
 export interface Batch {
@@ -138,11 +140,6 @@ export function reasonOf(e: unknown): string {
   let m = e instanceof StepError ? e.message.replace(/^record .*?: (steps|verify)\[/, '$1[') : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   m = m.replace(/[0-9a-f]{24,}/gi, '…').replace(/\s+/g, ' ').trim();
   return m.length > 300 ? `${m.slice(0, 297)}…` : m || 'unknown error';
-}
-
-function kindOf(e: unknown): 'station' | 'card' {
-  if (e instanceof StepError) return e.cause !== undefined && !(e.cause instanceof StepError) ? classifyError(e.cause) : 'card';
-  return classifyError(e);
 }
 
 /**
@@ -304,7 +301,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
             await st.rejectCard('recovery: card of unknown history found in the encoder');
           }
         } catch (e) {
-          if (classifyError(e) === 'station') st.pause(`recovery: ${reasonOf(e)}`);
+          if (faultOf(e) === 'pause') st.pause(`recovery: ${reasonOf(e)}`);
           else await st.rejectCard(`recovery: ${reasonOf(e)}`).catch(() => {});
         }
       }
@@ -321,7 +318,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     /** The registry refused the record before anything was written: the record ends, the card (if any) stays for the next one. */
     const registryRefused = (st: Station, claim: Claim, e: RegistryConflictError): void => {
       const reason = `registry: ${e.message}`;
-      if (e.kind === 'holder-in-progress') {
+      if (e.conflict === 'holder-in-progress') {
         // That card may still fail: decide when it is settled (a later run).
         heldBack.add(claim.recordId);
         journal.release(claim, reason);
@@ -329,7 +326,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
         return;
       }
-      const holder = e.kind === 'holder-live';
+      const holder = e.conflict === 'holder-live';
       // A cardholder with a card is a final no; a record the registry has a card for needs an operator's look.
       if (holder) journal.rejectCard(claim, reason, { retry: false });
       else journal.markReview(claim, reason);
@@ -393,7 +390,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           card = await st.loadCard(o.signal);
         } catch (e) {
           const reason = reasonOf(e);
-          if (kindOf(e) === 'station' || st.paused || o.signal?.aborted) {
+          if (faultOf(e) === 'pause' || st.paused || o.signal?.aborted) {
             journal.release(claim, reason);
             audit('card-released', claim.recordId, { station: st.name, reason });
             emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'released', reason });
@@ -431,7 +428,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           registry.reserve(reservationOf(script, st.name, chip));
         } catch (e) {
           if (!(e instanceof RegistryConflictError)) throw e;
-          if (e.kind === 'chip-known') {
+          if (e.conflict === 'chip-known') {
             // A card the registry knows (issued elsewhere): it must not be written; the record takes another card.
             const reason = `registry: ${e.message}; card not written`;
             const state = journal.rejectCard(claim, reason);
@@ -449,7 +446,9 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       try {
         result = await executeScript(card.transport, script, exec);
       } catch (e) {
-        if (e instanceof StepError && e.keyFault && !keyProven) return stopForKeyFault(st, claim, chip, e);
+        // A key fault stops every station, until an issued card has proven the batch keys: after
+        // that, a card that refuses them is that card's fault and is rejected like any other.
+        if (faultOf(e) === 'stop' && e instanceof StepError && !keyProven) return stopForKeyFault(st, claim, chip, e);
         const reason = reasonOf(e);
         const retry = e instanceof StepError ? e.cardFault : true;
         let state: 'pending' | 'rejected';
@@ -467,7 +466,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         } catch (x) {
           st.pause(reasonOf(x));
         }
-        if (kindOf(e) === 'station' && !st.paused) st.fault(reason);
+        if (faultOf(e) === 'pause' && !st.paused) st.fault(reason);
         return st.paused ? 'stop' : 'next';
       }
       if (registry) {

@@ -9,6 +9,7 @@ import { GpCommandError, KcvMismatchError, type GpSession } from '../../globalpl
 import { encodeCommand, swMeaning } from '../../iso7816/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
+import { CardsmithError, faultOf, type ErrorKind } from '../../errors/index.js';
 import type { CardScript, ExpectedSw, KeyRefSpec, Sealed, SealedKey, Step, StoredKey } from '../script.js';
 
 export type StepList = 'steps' | 'verify';
@@ -28,8 +29,17 @@ export interface KeyFault {
 }
 
 /** Why a card failed: where in its script, and what the card said. Carries no secret bytes. */
-export class StepError extends Error {
+export class StepError extends CardsmithError {
   override name = 'StepError';
+  /**
+   * Depends on what the step met: a key fault when a batch key is the likely cause; a station
+   * fault met inside the step (the reader gone) stays the station's; anything else is this card's.
+   */
+  get kind(): ErrorKind {
+    if (this.keyFault) return 'key';
+    const c = this.cause;
+    return c instanceof CardsmithError && !(c instanceof StepError) && c.kind === 'station' ? 'station' : 'card';
+  }
   constructor(
     message: string,
     readonly recordId: string,
@@ -153,7 +163,7 @@ export function countingTransport(transport: Transport, result: ExecutionResult)
 function linkFault(ctx: Ctx, e: unknown): StepError {
   if (e instanceof StepError) return e;
   const kind = e instanceof CardRemovedError ? 'the card went away' : e instanceof ReaderError ? 'the reader failed' : e instanceof CardProtocolError ? 'the card broke the protocol' : e instanceof SecureChannelError ? 'the secure channel failed' : 'the command failed';
-  return fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: !(e instanceof ReaderError) || e.name === 'EncoderTimeoutError' });
+  return fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: faultOf(e) !== 'pause' });
 }
 
 async function exchange(ctx: Ctx, command: Uint8Array): Promise<{ data: Uint8Array; sw: number }> {

@@ -13,9 +13,12 @@
 // `cardsmith serials show`, never a repeat.
 import type Database from 'better-sqlite3';
 import { messageOf, openRegistryDb, RegistryFileError } from '../registry/schema.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
-export class SerialRegistryError extends Error {
+/** Allocation failed (exit 1); `serials show` reports a file that does not open as bad input. */
+export class SerialRegistryError extends CardsmithError {
   override name = 'SerialRegistryError';
+  readonly kind: ErrorKind = 'operation';
 }
 
 /** The counters of one product as prep starts: the first value each counter hands out. */

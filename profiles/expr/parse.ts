@@ -1,12 +1,14 @@
 // Parsing a value string: literal text with ${…} interpolations, each holding one literal, name
 // or function call. Syntax errors carry the offset so validation can point at the exact column.
 import { clip } from '../../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 import { didYouMean } from '../suggest.js';
 import { FUNCTIONS } from './functions.js';
 import { REF_NAMESPACES, type ExprNode, type RefNamespace } from './types.js';
 
-export class ExprSyntaxError extends Error {
+export class ExprSyntaxError extends CardsmithError {
   override readonly name = 'ExprSyntaxError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     message: string,
     readonly offset: number,

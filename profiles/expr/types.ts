@@ -1,6 +1,7 @@
 // The expression language's types and values: what the checker infers (text with a length range,
 // charset and GBK bound; bytes with a length range; integers; key references), the parsed tree,
 // and what evaluation works on. Shared by parse, check, functions and eval.
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 import { encodeGbk } from '../../iso7816/index.js';
 
 /** Character sets, narrowest first: a text type's charset bounds every value it can take. */
@@ -199,8 +200,9 @@ export interface EvalEnv {
 }
 
 /** A value could not be computed for this card (a serial overflowed, a check got bad input…). */
-export class ExprEvalError extends Error {
+export class ExprEvalError extends CardsmithError {
   override readonly name = 'ExprEvalError';
+  readonly kind: ErrorKind = 'operation';
   constructor(
     message: string,
     readonly offset: number,

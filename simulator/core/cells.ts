@@ -3,6 +3,7 @@
 // whole cells, so the unit of atomicity is visible here. Values are treated as immutable: a
 // change always puts a new object, never edits one in place (the journal keeps the old one).
 import type { FileSpec } from '../fs/spec.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /**
  * blank: as delivered by the chip vendor, MF + transport key; personalization commands allowed.
@@ -67,8 +68,9 @@ export const CellId = Object.freeze({
 export const MF_NODE = 0;
 
 /** Internal inconsistency of the card's own memory (a bug, or a torn cell read before recovery). */
-export class CardMemoryError extends Error {
+export class CardMemoryError extends CardsmithError {
   override readonly name = 'CardMemoryError';
+  readonly kind: ErrorKind = 'card';
 }
 
 export function expectCell<T extends Cell['t']>(cell: Cell | undefined, t: T, id: string): CellOf<T> {

@@ -12,7 +12,7 @@ function tempPath(path: string): string {
 
 function ioError(action: string, path: string, e: unknown): CardImageError {
   const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : 'error';
-  return new CardImageError(`card image: cannot ${action} ${path} (${code}); check the path and its permissions`, path);
+  return new CardImageError(`card image: cannot ${action} ${path} (${code}); check the path and its permissions`, path, 'operation');
 }
 
 function parse(text: string, path: string): unknown {

@@ -10,6 +10,7 @@
 // (so a torn home cell is repaired), an uncommitted one is dropped. Hence: a cut anywhere in
 // steps 1–2 (a torn commit marker fails its checksum) leaves the old state; a cut after the
 // commit marker leaves the new state. Never anything in between.
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export type PowerLossPhase = 'before' | 'during' | 'after';
 
@@ -30,8 +31,9 @@ export interface PowerLossEvent {
 }
 
 /** Internal signal: the power is gone; the command stops where it is and nothing is answered. */
-export class PowerCut extends Error {
+export class PowerCut extends CardsmithError {
   override readonly name = 'PowerCut';
+  readonly kind: ErrorKind = 'card';
   constructor(readonly event: PowerLossEvent) {
     super(`power cut at write ${event.atWrite} (${event.phase} ${event.step})`);
   }

@@ -1,6 +1,7 @@
 // ISO/IEC 7816-4 §5.1.3 status words the simulated card answers with, and the one internal
 // exception that carries a status word from deep inside a command handler to process().
 // ISO/IEC 7816-4 lists which SW means what; iso7816/status-words.ts has the readable meanings.
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /** The status words this card uses, by name, so handlers read like the specification. */
 export const SW = Object.freeze({
@@ -46,8 +47,9 @@ export function triesLeft(x: number): number {
  * ten calls deep can stop the command without every caller testing a result; process()
  * catches it. Never leaves the simulator, and never carries command data (it may be a key).
  */
-export class SwError extends Error {
+export class SwError extends CardsmithError {
   override readonly name = 'SwError';
+  readonly kind: ErrorKind = 'card';
   constructor(readonly sw: number) {
     super(`card status ${sw.toString(16).toUpperCase().padStart(4, '0')}`);
   }

@@ -8,6 +8,7 @@ import { blockCipher } from '../../crypto/block.js';
 import { pad } from '../../crypto/padding.js';
 import { pbocIv, pbocMac } from '../../crypto/pboc-mac.js';
 import type { SimulatedCard } from '../card.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export interface HostKey {
   alg: 'des3' | 'sm4';
@@ -20,8 +21,9 @@ export interface Response {
 }
 
 /** The card did not answer what the example expected. Carries INS and SW, never command data. */
-export class ExampleHostError extends Error {
+export class ExampleHostError extends CardsmithError {
   override readonly name = 'ExampleHostError';
+  readonly kind: ErrorKind = 'operation';
   constructor(
     readonly step: string,
     readonly sw: number | undefined,

@@ -8,6 +8,7 @@
 // again after every power-on, like transient arrays and the current selection).
 import type { CardInterface } from '../card.js';
 import { buildTlv } from '../../iso7816/index.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /** Persistent fields of one applet instance: named byte strings, saved in the card image. */
 export interface AppletStorage {
@@ -34,8 +35,9 @@ export interface AppletResponse {
 }
 
 /** Java Card's ISOException: an applet throws it to answer with a status word. */
-export class AppletException extends Error {
+export class AppletException extends CardsmithError {
   override readonly name = 'AppletException';
+  readonly kind: ErrorKind = 'card';
   constructor(readonly sw: number) {
     super(`applet answers ${sw.toString(16).toUpperCase().padStart(4, '0')}`);
   }

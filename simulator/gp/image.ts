@@ -11,6 +11,7 @@ import type { CardConfig, PersistentState } from './state.js';
 import { isAidLength } from './util.js';
 import { checkScp02I } from './scp02.js';
 import { checkScp03I } from './scp03.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 export const IMAGE_FORMAT = 'cardsmith-gp-card';
 export const IMAGE_VERSION = 1;
@@ -37,8 +38,9 @@ export interface GpCardImage {
 }
 
 /** A card image that cannot be read; `path` names the offending field (e.g. `keySets[0].keys[1].value`). */
-export class GpImageError extends Error {
+export class GpImageError extends CardsmithError {
   override readonly name = 'GpImageError';
+  readonly kind: ErrorKind = 'input';
   constructor(
     readonly path: string,
     problem: string,

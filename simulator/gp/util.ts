@@ -2,6 +2,7 @@
 // GlobalPlatform Card Specification 2.3.1 chapter 11), the internal "answer with this SW" exception,
 // AID helpers and the length-prefixed fields GP commands use (GP 2.3.1 INSTALL and PUT KEY).
 import { concat, equal, toHex } from '../../bytes/index.js';
+import { CardsmithError, type ErrorKind } from '../../errors/index.js';
 
 /** The status words this card answers with, named the way GP 2.3.1 and ISO 7816-4 describe them. */
 export const SW = {
@@ -33,8 +34,9 @@ export const SW = {
  * the card turns it into the response. The message is for debugging only and never carries key
  * or data bytes.
  */
-export class CardError extends Error {
+export class CardError extends CardsmithError {
   override readonly name = 'CardError';
+  readonly kind: ErrorKind = 'card';
   constructor(
     readonly sw: number,
     message = '',

@@ -44,7 +44,7 @@ function conflict(fn: () => unknown): string {
   try {
     fn();
   } catch (e) {
-    return e instanceof RegistryConflictError ? e.kind : `not a conflict: ${String(e)}`;
+    return e instanceof RegistryConflictError ? e.conflict : `not a conflict: ${String(e)}`;
   }
   return 'no error';
 }

@@ -16,7 +16,7 @@ import {
   type Diversification,
   type KeySource,
 } from '../../../channels/index.js';
-import { CapFile, CapFileError, GpSession, parseAid } from '../../../globalplatform/index.js';
+import { CapFile, GpSession, parseAid } from '../../../globalplatform/index.js';
 import { openTransport, READER_SPEC_HELP } from '../../../transport/index.js';
 import type { Transport } from '../../../transport/transport.js';
 import type { Ctx } from '../../context.js';
@@ -172,12 +172,11 @@ function progressFor(ctx: Ctx): { onProgress?: (e: { op: string; block: number; 
   };
 }
 
-/** Adds what a person needs next to an error (KCVs of the keys tried), and maps input errors to exit 2. */
+/** Adds what a person needs next to an error (KCVs of the keys tried). */
 export function explain(ctx: Ctx, e: unknown): unknown {
   if (e instanceof CardCryptogramError) {
     ctx.io.err(`keys tried: ENC KCV ${e.kcvs.enc}, MAC KCV ${e.kcvs.mac}, DEK KCV ${e.kcvs.dek}; cardsmith gp probe-keys checks the usual keys and templates without any authentication attempt`);
   }
-  if (e instanceof CapFileError) return new UsageError(e.message);
   return e;
 }
 
@@ -200,13 +199,8 @@ export function readCap(path: string): CapFile {
   } catch (e) {
     throw new UsageError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  try {
-    return CapFile.parse(bytes, path);
-  } catch (e) {
-    // A bad CAP file is bad input (exit 2), like bad hex.
-    if (e instanceof CapFileError) throw new UsageError(e.message);
-    throw e;
-  }
+  // A bad CAP file is bad input (CapFileError, exit 2), like bad hex.
+  return CapFile.parse(bytes, path);
 }
 
 export function hexOrUsage(value: string, option: string): Uint8Array {

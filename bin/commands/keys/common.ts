@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { fromHex, wipe } from '../../../bytes/index.js';
-import { AuditError, CeremonyError, KeyStoreError } from '../../../keys/errors.js';
+import { AuditError, CeremonyError } from '../../../keys/errors.js';
 import { FileKeyStore } from '../../../keys/file-store.js';
 import { componentKcv } from '../../../keys/material.js';
 import { Pkcs11KeyStore, SOFTHSM2_MODULE } from '../../../keys/pkcs11-store.js';
@@ -57,12 +57,6 @@ export interface ComponentArgs {
   component?: string[];
   componentKcv?: string[];
   kcv?: string;
-}
-
-/** Library errors become the CLI's two failure codes, with the library's message. */
-export function cliError(e: unknown): unknown {
-  if (e instanceof KeyStoreError) return e.exitCode === 2 ? new UsageError(e.message) : new OperationFailed(e.message);
-  return e;
 }
 
 function stdinIsTty(io: Io): boolean {
@@ -178,14 +172,12 @@ export async function openStore(io: Io, a: StoreArgs, write: boolean): Promise<K
   }
 }
 
-/** Runs `fn` with an open store and closes it whatever happens; keys/ errors get CLI exit codes. */
+/** Runs `fn` with an open store and closes it whatever happens. */
 export async function withStore<T>(ctx: Ctx, a: StoreArgs, write: boolean, fn: (store: KeyStore) => Promise<T>): Promise<T> {
   let store: KeyStore | undefined;
   try {
     store = await openStore(ctx.io, a, write);
     return await fn(store);
-  } catch (e) {
-    throw cliError(e);
   } finally {
     await store?.close();
   }
@@ -244,7 +236,7 @@ export async function readComponents(ctx: Ctx, a: ComponentArgs, alg: KeyAlg): P
     }
   } catch (e) {
     wipe(...out);
-    throw cliError(e);
+    throw e;
   }
   return out;
 }

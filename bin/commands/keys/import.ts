@@ -4,7 +4,7 @@ import { combineComponents, keyKcv } from '../../../keys/material.js';
 import type { KeyAlg } from '../../../keys/types.js';
 import type { Ctx } from '../../context.js';
 import { emit } from '../../io.js';
-import { checkFinalKcv, cliError, componentOptions, readComponents, storeOptions, withStore, type ComponentArgs, type StoreArgs } from './common.js';
+import { checkFinalKcv, componentOptions, readComponents, storeOptions, withStore, type ComponentArgs, type StoreArgs } from './common.js';
 import { keyLine, newKeyOptions, parseUsage, publicInfo, type NewKeyArgs } from './generate.js';
 
 /** Reads, confirms and combines components; checks --kcv before anything is stored. */
@@ -18,7 +18,7 @@ export async function confirmedComponents(ctx: Ctx, a: ComponentArgs, alg: KeyAl
     return { components, kcv };
   } catch (e) {
     wipe(...components);
-    throw cliError(e);
+    throw e;
   }
 }
 

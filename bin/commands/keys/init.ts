@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { Ctx } from '../../context.js';
 import { emit } from '../../io.js';
-import { cliError, createStore, storeOptions, type StoreArgs } from './common.js';
+import { createStore, storeOptions, type StoreArgs } from './common.js';
 
 export function initCommand(ctx: Ctx): CommandModule {
   return {
@@ -15,14 +15,10 @@ export function initCommand(ctx: Ctx): CommandModule {
         .example('$0 keys init --keystore pkcs11:token=cardsmith --pin-file pin.txt --audit-log hsm.audit', 'in a PKCS#11 token'),
     handler: async (argv) => {
       const a = argv as unknown as StoreArgs & { auditHash: 'sha256' | 'sm3' };
-      try {
-        const store = await createStore(ctx.io, a);
-        const path = store.auditPath;
-        await store.close();
-        emit(ctx.io, a.json, { keystore: a.keystore, backend: store.backend, auditLog: path, auditHash: a.auditHash }, `created ${a.keystore} (${store.backend}); audit log ${path}`);
-      } catch (e) {
-        throw cliError(e);
-      }
+      const store = await createStore(ctx.io, a);
+      const path = store.auditPath;
+      await store.close();
+      emit(ctx.io, a.json, { keystore: a.keystore, backend: store.backend, auditLog: path, auditHash: a.auditHash }, `created ${a.keystore} (${store.backend}); audit log ${path}`);
     },
   };
 }

@@ -6,7 +6,6 @@ import type { CommandModule } from 'yargs';
 import { toHex } from '../../../bytes/index.js';
 import {
   loadProfile,
-  ProfileError,
   type AccessSpec,
   type CardKeySpec,
   type DataElement,
@@ -18,7 +17,6 @@ import {
   type Profile,
 } from '../../../profiles/index.js';
 import type { Ctx } from '../../context.js';
-import { UsageError } from '../../errors.js';
 import { emit } from '../../io.js';
 import { outputOptions } from '../../options.js';
 import { profileArg, profilePath } from './common.js';
@@ -38,14 +36,8 @@ export function profileShowCommand(ctx: Ctx): CommandModule {
     handler: (argv) => {
       const a = argv as unknown as { file: string; json: boolean };
       const { path, display } = profilePath(a.file);
-      let profile: Profile;
-      try {
-        profile = loadProfile(path, { display });
-      } catch (e) {
-        // One line and exit 2; `profile validate` lists every problem.
-        if (e instanceof ProfileError) throw new UsageError(e.message);
-        throw e;
-      }
+      // One line and exit 2 (a ProfileError); `profile validate` lists every problem.
+      const profile: Profile = loadProfile(path, { display });
       emit(ctx.io, a.json, jsonView(profile), textView(profile));
     },
   };
