@@ -15,3 +15,8 @@ export class CardImageError extends Error {
     super(message);
   }
 }
+
+/** A card state file that cannot be read or is not a card image: bad input (CLI exit 2). */
+export class SimStateError extends Error {
+  override name = 'SimStateError';
+}
