@@ -4,7 +4,7 @@
 // them). The checker itself is shown to fail on planted violations, in a synthetic graph and in
 // real files in a temporary folder.
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,22 @@ t.test('the shipped folders keep the dependency rules', async (t) => {
   t.ok(edges.length > 300, `${edges.length} imports read`);
   const problems = checkRules(edges, RULES);
   t.same(problems, [], problems.length ? `rule violations:\n${problems.join('\n')}` : 'no import breaks a rule');
+});
+
+t.test('docs/architecture.md has one row per folder, naming what it may use as the rules do', async (t) => {
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  const rows = new Map([...doc.matchAll(/^\| `([a-z0-9]+)\/` \| [^|]* \| ([^|]*) \|$/gm)].map((m) => [m[1]!, m[2]!]));
+  t.same([...rows.keys()].sort(), Object.keys(RULES).sort(), 'the folder table lists exactly the ruled folders');
+  for (const [folder, allowed] of Object.entries(RULES)) {
+    const cell = rows.get(folder) ?? '';
+    if (folder === 'personalization') t.match(cell, /^everything above except simulator/, 'personalization/');
+    else if (allowed.includes('*')) t.match(cell, /^everything/, `${folder}/`);
+    else if (allowed.length === 0) t.equal(cell, '—', `${folder}/`);
+    else {
+      const named = cell.replace(/\([^)]*\)/g, '').split(',').map((x) => x.trim());
+      t.same(named, allowed.map((a) => a.split('/')[0]), `${folder}/ may use ${cell}`);
+    }
+  }
 });
 
 t.test('host code and the simulator do not import each other (bin/ and tests aside)', async (t) => {
