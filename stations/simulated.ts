@@ -64,6 +64,7 @@ export class SimulatedMover implements CardMover {
     this.printer.keepOutput(dir);
   }
 
+  /** The printer keeps output and a card is still in its encoder (left by a run that did not end). */
   holdsLeftCard(): boolean {
     return this.printer.outputDir !== undefined && this.printer.current !== undefined;
   }

@@ -250,10 +250,10 @@ export class PrinterFiles {
     const faults = (Array.isArray(e.faults) ? e.faults : []).filter((f): f is FaultKind => (FAULT_KINDS as readonly string[]).includes(f));
     const fed: FedCard = { index: e.index, card, chipSerial: chipSerialFromAtr(card.atr), faults, apdus: Math.max(Number.isInteger(e.apdus) ? e.apdus : 0, replay.apdus) };
     this.#image = e.image;
-    // Killed during an eject: the caller finishes it (the card is the one the log describes).
-    if (replay.eject) return { ...taken, encoder: { card: fed, position: 'contact', eject: replay.eject } };
-    this.#logging = fed;
     const position = ['entry', 'contact', 'contactless'].includes(e.position) ? e.position : 'contact';
+    // Killed during an eject: the caller finishes it (the card is the one the log describes).
+    if (replay.eject) return { ...taken, encoder: { card: fed, position, eject: replay.eject } };
+    this.#logging = fed;
     return { ...taken, encoder: { card: fed, position } };
   }
 
