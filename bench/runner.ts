@@ -28,6 +28,10 @@ import type { Test } from 'tap';
 import { openStations, simulatedStations } from '../stations/index.js';
 import { createSsCard } from '../simulator/index.js';
 import { makeKeyStore, makeScripts, TRANSPORT_KEY, writeBatch } from '../test/runner/helpers.js';
+import { simCards, ssCardStock } from '../simulator/index.js';
+
+/** What bin/ injects for simulated stations. */
+const SIM = { simCards, simulated: { stock: ssCardStock } };
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-bench-runner-'));
 const { store } = await makeKeyStore(root);
@@ -95,7 +99,7 @@ try {
     const dir = join(root, `batch-${n}${keep ? '-kept' : ''}`);
     const cards = scripts.slice(0, n === 1 ? 24 : n === 4 ? 96 : 192);
     await writeBatch(dir, cards, store);
-    const opened = openStations(simulatedStations(n, { latency: { apduMs: 1 } }));
+    const opened = openStations(simulatedStations(n, { latency: { apduMs: 1 } }), SIM);
     t0 = performance.now();
     const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, keepSimOutput: keep });
     const s = (performance.now() - t0) / 1000;
@@ -121,7 +125,7 @@ try {
       for (const side of order) {
         const dir = join(root, `reg-${side}-${round}`);
         await writeBatch(dir, withHolders.map((sc) => ({ ...sc, issuance: { holder: `${sc.issuance.holder}${round.toString(16).padStart(2, '0')}${side === 'plain' ? '00' : '01'}` } })), store, { seed: round * 2 + (side === 'plain' ? 0 : 1) });
-        const opened = openStations(simulatedStations(16, { latency: { apduMs: 1 }, seed: 1000 * (round * 2 + (side === 'plain' ? 0 : 1)) }));
+        const opened = openStations(simulatedStations(16, { latency: { apduMs: 1 }, seed: 1000 * (round * 2 + (side === 'plain' ? 0 : 1)) }), SIM);
         t0 = performance.now();
         const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, keepSimOutput: false, ...(side === 'registry' ? { registry } : {}) });
         const s = (performance.now() - t0) / 1000;

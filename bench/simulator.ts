@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concat, fromHex, toHex } from '../bytes/index.js';
 import { des3EncryptEcb } from '../crypto/des3.js';
-import { defaultSimCardFactory, loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../transport/index.js';
-import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage } from '../simulator/index.js';
+import { loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../transport/index.js';
+import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage, simCards } from '../simulator/index.js';
 import { takeStackLock } from '../test/helpers/pcsc.js';
 import { fmtNs, median } from './measure.js';
 
@@ -100,8 +100,8 @@ async function inProcess(state: string): Promise<Result['inProcess']> {
   const card = createSsCard({ seed: 1 });
   await prepare(new SimulatorTransport(card));
   saveCardImage(card, state); // the same card for `sim serve --state` below
-  const plain = new SimulatorTransport(await defaultSimCardFactory.create({ kind: 'sscard', interface: 'contact', state }));
-  const t0 = new SimulatorTransport(await defaultSimCardFactory.create({ kind: 'sscard', interface: 'contact', state, t0: true }));
+  const plain = new SimulatorTransport(await simCards.create({ kind: 'sscard', interface: 'contact', state }));
+  const t0 = new SimulatorTransport(await simCards.create({ kind: 'sscard', interface: 'contact', state, t0: true }));
   const rate = await apdusPerSecond(plain);
   const rateT0 = await apdusPerSecond(t0);
   await plain.close();

@@ -2,8 +2,9 @@
 // are 0600 in 0700 folders. Modes are set explicitly with chmod, not left to the umask: a
 // permissive umask (000) or a file left by an older version would otherwise leave them readable.
 // Imports nothing of the project, so every layer can use it.
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
@@ -32,6 +33,35 @@ export function writePrivateFileSync(path: string, data: string | Uint8Array, fl
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `path` whole or not at all: a temporary 0600 file beside it, fsync, rename
+ * over `path` (atomic on POSIX file systems), then an fsync of the folder so that the rename
+ * survives a crash too. A reader sees the old file or the whole new one.
+ */
+export function writePrivateFileAtomicSync(path: string, data: string | Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', PRIVATE_FILE_MODE);
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }
 

@@ -6,9 +6,10 @@
 //   - cards.jsonl line by line while it is read (one SHA-256 per line, no second copy in memory);
 //   - the MAC needs the key store: `run` has it; commands without one check the digests only and
 //     say so, since without the MAC a consistent rewrite of files *and* manifest goes unnoticed.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writePrivateFileAtomicSync } from '../files/private.js';
 import type { KeyProvider } from '../keys/types.js';
 import { canonicalJson } from '../profiles/index.js';
 import { manifestProblem } from './schemas.js';
@@ -83,21 +84,7 @@ export async function manifestMac(provider: KeyProvider, m: Omit<BatchManifest, 
 
 /** Writes DIR/manifest.json atomically (temp file, fsync, rename): a reader sees the old file or the whole new one. */
 export function writeManifestFile(dir: string, m: BatchManifest): void {
-  const path = join(dir, MANIFEST_FILE);
-  const tmp = join(dir, `.${MANIFEST_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(m, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writePrivateFileAtomicSync(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + '\n');
 }
 
 export interface ManifestRead {

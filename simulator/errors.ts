@@ -18,3 +18,9 @@ export class CardImageError extends CardsmithError {
     super(message);
   }
 }
+
+/** A card state file that cannot be read or is not a card image: bad input (CLI exit 2). */
+export class SimStateError extends CardsmithError {
+  override name = 'SimStateError';
+  readonly kind: ErrorKind = 'input';
+}

@@ -1,8 +1,13 @@
 // The simulator's public API (docs/simulator.md): the SimulatedCard interface, the social-security
-// card and its factory, card images, the power-loss hook, and the example personalization.
-// Host-side code (transport/, stations/, bin/) uses only what is exported here.
+// card and its factory, card images, the power-loss hook, the example personalization, and what
+// bin/ injects into the host: cards by reader spec (simCards) and the printers' card stock.
+// transport/ and stations/ never import the simulator; bin/ and tests use only what is here.
 export type { CardInterface, SimulatedCard } from './card.js';
-export { CardImageError } from './errors.js';
+export { CardImageError, SimStateError } from './errors.js';
+export { simCards } from './by-spec.js';
+export type { SimCardRequest } from './by-spec.js';
+export { ssCardStock } from './card-stock.js';
+export { DEFAULT_TEST_KEY } from './gp/keys.js';
 export type { Seed } from './core/drbg.js';
 export type { PowerLossEvent, PowerLossPhase, PowerLossPlan, WriteStep } from './core/store.js';
 export type { Lifecycle } from './core/cells.js';

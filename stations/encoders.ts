@@ -1,8 +1,9 @@
 // Encoders: how a station reaches the card in position. A PC/SC reader (the printer's built-in
 // encoder, or a desk reader), or `sim…` — a new simulated card for every card the mover brings
-// (for movers that are not the simulated printer, which has its own encoder).
-import { createSsCard } from '../simulator/index.js';
+// (for movers that are not the simulated printer, which has its own encoder), made by the
+// injected SimCardFactory (the simulator's simCards).
 import { PcscTransport, waitForReader, type PcscOptions } from '../transport/pcsc.js';
+import { requireSimCards, type SimCardFactory } from '../transport/sim-cards.js';
 import { SimulatorTransport } from '../transport/simulator.js';
 import { parseReaderSpec, type SimSpec } from '../transport/spec.js';
 import { CardRemovedError, type Transport } from '../transport/transport.js';
@@ -41,17 +42,24 @@ export class PcscEncoder implements Encoder {
 export class SimCardEncoder implements Encoder {
   #count = 0;
   #spec: SimSpec;
+  #cards: SimCardFactory;
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    cards: SimCardFactory | undefined,
+  ) {
     const parsed = parseReaderSpec(name);
     if (parsed.type !== 'sim') throw new TypeError(`SimCardEncoder: "${name}" is not a sim spec`);
     if (parsed.sim.kind !== 'sscard') throw new TypeError(`SimCardEncoder: only sim:sscard cards exist so far, not ${parsed.sim.kind}`);
-    this.#spec = parsed.sim;
+    this.#cards = requireSimCards(cards, `encoder "${name}"`);
+    // New blank cards only: a state file is not read.
+    const { state: _state, ...spec } = parsed.sim;
+    this.#spec = spec;
   }
 
   async connect(iface: CardInterface): Promise<Transport> {
     const seed = (this.#spec.seed ?? 0) + this.#count++;
-    const card = createSsCard({ seed, ...(this.#spec.t0 !== undefined ? { t0: this.#spec.t0 } : {}) });
+    const card = await this.#cards.create({ ...this.#spec, seed });
     return new SimulatorTransport(card, { interface: iface, name: `${this.name}#${this.#count}` });
   }
 

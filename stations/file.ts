@@ -25,7 +25,7 @@ import { TOO_DEEP_MESSAGE, tooDeepAt } from '../files/yaml-limits.js';
 import { parseReaderSpec } from '../transport/spec.js';
 import { StationsFileError, type StationsFileIssue } from './errors.js';
 import type { CardInterface } from './mover.js';
-import { FAULT_KINDS, type FaultKind, type FaultSpec, type PrinterLatency } from './sim-printer.js';
+import { FAULT_KINDS, type FaultKind, type FaultSpec, type PrinterLatency } from './sim-printer/index.js';
 
 export type MoverConfig =
   | { type: 'simulated'; seed: number; cards?: number; latency: PrinterLatency; faults: FaultSpec[] }

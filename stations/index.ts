@@ -1,6 +1,7 @@
 // Stations: a card mover (manual desk reader, Evolis printer, simulated printer) + an encoder
 // (PC/SC reader or simulated card), the stations file, and the simulated printer with its Evolis
-// escape-command server. See docs/runner.md.
+// escape-command server. Simulated cards come from outside (a SimCardFactory, a CardStock): the
+// caller injects the simulator's. See docs/runner.md.
 export {
   CardUnresponsiveError,
   EncoderTimeoutError,
@@ -26,8 +27,8 @@ export type { EvolisLink, LinkOptions } from './evolis-link.js';
 export { CR, downloadSize, encodeCommand, ESC, FrameParser, replyError, splitReply } from './evolis-protocol.js';
 export type { EvolisFrame } from './evolis-protocol.js';
 export { SimulatedMover } from './simulated.js';
-export { checkFaults, FAULT_KINDS, SimulatedPrinter, SimulatedPrinterServer } from './sim-printer.js';
-export type { FaultKind, FaultSpec, FedCard, PrintedFace, PrinterLatency, SimulatedPrinterOptions } from './sim-printer.js';
+export { checkFaults, FAULT_KINDS, readSimOutput, SIM_OUTPUT_DIR, SimulatedPrinter, SimulatedPrinterServer } from './sim-printer/index.js';
+export type { CardStock, FaultKind, FaultSpec, FedCard, KeptCard, PrintedFace, PrinterLatency, SimOutput, SimulatedPrinterOptions, StockCard } from './sim-printer/index.js';
 export { ManualMover, PcscReaderEvents, ScriptedReaderEvents } from './manual.js';
 export type { ManualMoverOptions, ReaderEvents, WaitFor } from './manual.js';
 export { PcscEncoder, SimCardEncoder } from './encoders.js';

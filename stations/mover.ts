@@ -37,6 +37,14 @@ export interface CardMover {
   reset(): Promise<void>;
   status(): Promise<MoverStatus>;
   close(): Promise<void>;
+  /**
+   * Optional, for movers that keep what they make on disk (the simulated printer: its output
+   * hopper, reject bin and the card in its encoder): keep it under `dir` from now on, taking over
+   * what a run that was killed left there. The runner calls it with the batch folder's place.
+   */
+  keepOutput?(dir: string): void;
+  /** Optional, with keepOutput: a card from a run that did not end is still in the encoder. */
+  holdsLeftCard?(): boolean;
 }
 
 export interface Encoder {

@@ -1,13 +1,14 @@
 // From stations-file entries to running Station objects: the mover of each type, its encoder
 // (the simulated printer's own, a PC/SC reader, or new simulated cards), and the simulated
 // printers (kept so a run can show their faces and tests can look into their hoppers).
+import type { SimCardFactory } from '../transport/sim-cards.js';
 import { parseReaderSpec } from '../transport/spec.js';
 import { EvolisMover } from './evolis.js';
 import { PcscEncoder, SimCardEncoder, type PcscEncoderOptions } from './encoders.js';
 import type { StationConfig } from './file.js';
 import { ManualMover, PcscReaderEvents, type ReaderEvents } from './manual.js';
 import type { CardMover, Encoder } from './mover.js';
-import { SimulatedPrinter, type SimulatedPrinterOptions } from './sim-printer.js';
+import { SimulatedPrinter, type SimulatedPrinterOptions } from './sim-printer/index.js';
 import { SimulatedMover } from './simulated.js';
 import { Station, type StationEvent, type StationOptions } from './station.js';
 
@@ -19,8 +20,10 @@ export interface OpenStationsOptions {
   pcsc?: PcscEncoderOptions;
   onEvent?: (event: StationEvent) => void;
   chipSerial?: StationOptions['chipSerial'];
-  /** Extra options for simulated printers (e.g. a card factory). */
+  /** Options for simulated printers; their card stock (the simulator's ssCardStock) is required. */
   simulated?: Partial<SimulatedPrinterOptions>;
+  /** Makes the cards of `sim…` encoders (the simulator's simCards); required for them. */
+  simCards?: SimCardFactory;
 }
 
 export interface OpenedStations {
@@ -69,7 +72,7 @@ export function openStations(configs: readonly StationConfig[], options: OpenSta
     }
     if (!encoder) {
       const spec = c.encoder ?? '';
-      encoder = parseReaderSpec(spec).type === 'sim' ? new SimCardEncoder(spec) : new PcscEncoder(spec.startsWith('pcsc:') ? spec.slice(5) : spec, options.pcsc ?? {});
+      encoder = parseReaderSpec(spec).type === 'sim' ? new SimCardEncoder(spec, options.simCards) : new PcscEncoder(spec.startsWith('pcsc:') ? spec.slice(5) : spec, options.pcsc ?? {});
     }
     return new Station({
       name: c.name,

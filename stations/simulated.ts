@@ -4,7 +4,7 @@
 import { replyError } from './evolis-protocol.js';
 import { parseSensors } from './evolis.js';
 import type { CardInterface, CardMover, MoverStatus } from './mover.js';
-import type { SimulatedPrinter } from './sim-printer.js';
+import type { SimulatedPrinter } from './sim-printer/index.js';
 
 export class SimulatedMover implements CardMover {
   readonly kind = 'simulated';
@@ -57,6 +57,16 @@ export class SimulatedMover implements CardMover {
       feederEmpty,
       raw,
     };
+  }
+
+  /** The printer keeps its hopper, reject bin and encoder card in `dir` (SimulatedPrinter.keepOutput). */
+  keepOutput(dir: string): void {
+    this.printer.keepOutput(dir);
+  }
+
+  /** The printer keeps output and a card is still in its encoder (left by a run that did not end). */
+  holdsLeftCard(): boolean {
+    return this.printer.outputDir !== undefined && this.printer.current !== undefined;
   }
 
   async close(): Promise<void> {}

@@ -23,7 +23,7 @@ export {
 export type { PcscLoader, PcscModule, PcscOptions, PcscProtocol, ReaderInfo, ReaderWant, WaitOptions } from './pcsc.js';
 export { parseReaderSpec, parseSeed, READER_SPEC_HELP, SIM_CARD_KINDS } from './spec.js';
 export type { ReaderSpec, SimCardKind, SimSpec } from './spec.js';
-export { defaultSimCardFactory, SimStateError } from './sim-cards.js';
+export { requireSimCards } from './sim-cards.js';
 export type { SimCardFactory } from './sim-cards.js';
 export { openTransport } from './open.js';
 export type { OpenOptions } from './open.js';

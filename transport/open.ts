@@ -1,13 +1,13 @@
 // openTransport(spec): the one way commands get a Transport from a `--reader` value — the
 // in-process simulator for `sim…` specs, a PC/SC reader for anything else (see spec.ts).
-import { PcscTransport, type PcscOptions } from './pcsc.js';
-import { defaultSimCardFactory, type SimCardFactory } from './sim-cards.js';
+import { PcscTransport, ReaderSpecError, type PcscOptions } from './pcsc.js';
+import { requireSimCards, type SimCardFactory } from './sim-cards.js';
 import { SimulatorTransport } from './simulator.js';
 import { parseReaderSpec } from './spec.js';
 import type { Transport } from './transport.js';
 
 export interface OpenOptions extends PcscOptions {
-  /** Makes simulated cards (default: the simulators in simulator/). */
+  /** Makes simulated cards for `sim…` specs (the simulator's simCards); required for them. */
   simCards?: SimCardFactory;
 }
 
@@ -15,7 +15,8 @@ export async function openTransport(spec: string, options: OpenOptions = {}): Pr
   const parsed = parseReaderSpec(spec);
   if (parsed.type === 'pcsc') return PcscTransport.open(parsed.reader, options);
   const { sim } = parsed;
-  const factory = options.simCards ?? defaultSimCardFactory;
+  if (sim.kind === 'gp' && sim.t0) throw new ReaderSpecError('sim:gp: the GlobalPlatform card simulator speaks T=1 only (drop t0)');
+  const factory = requireSimCards(options.simCards, `openTransport("${spec}")`);
   const card = await factory.create(sim);
   const state = sim.state;
   return new SimulatorTransport(card, {

@@ -13,6 +13,7 @@ import {
   type ScriptStep,
   type StepResult,
 } from '../../transport/index.js';
+import { simCards } from '../../simulator/index.js';
 import type { Ctx } from '../context.js';
 import { OperationFailed, UsageError } from '../errors.js';
 import { outputOptions, readerOptions } from '../options.js';
@@ -100,7 +101,7 @@ export function apduCommand(ctx: Ctx): CommandModule {
       if (!Number.isFinite(a.wait) || a.wait < 0) throw new UsageError(`--wait: expected seconds >= 0, got ${String(a.wait)}`);
       const { steps, where } = await stepsFrom(a, () => readAll(ctx.io.stdin));
       const script = a.script !== undefined;
-      const transport = await openTransport(a.reader, { waitMs: Math.round(a.wait * 1000) });
+      const transport = await openTransport(a.reader, { waitMs: Math.round(a.wait * 1000), simCards });
       let outcome: Awaited<ReturnType<typeof runApduScript>>;
       try {
         outcome = await runApduScript(transport, steps, (r) => {

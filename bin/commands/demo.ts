@@ -13,6 +13,7 @@ import { createDemoKeyStore, DEMO_SEAL_KEY } from '../../personalization/demo.js
 import { prepBatch } from '../../personalization/prep/index.js';
 import { formatReportText, reportFromDir } from '../../personalization/report/index.js';
 import { loadProfile } from '../../profiles/index.js';
+import { DEFAULT_TEST_KEY, DEFAULT_TRANSPORT_KEY } from '../../simulator/index.js';
 import { simulatedStations } from '../../stations/index.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, OperationFailed, UsageError } from '../errors.js';
@@ -83,7 +84,7 @@ export function demoCommand(ctx: Ctx): CommandModule {
       note(`demo passphrase: written to ${passFile} (mode 600; DEMO ONLY, use it with --pass-file)`);
 
       const keystore = join(dir, 'keys.store');
-      const { store, keys } = await createDemoKeyStore(keystore, new TextEncoder().encode(pass));
+      const { store, keys } = await createDemoKeyStore(keystore, new TextEncoder().encode(pass), { blankCardKeys: { sscard: DEFAULT_TRANSPORT_KEY, gp: DEFAULT_TEST_KEY } });
       const registry = openRegistry({ keystore });
       try {
         note(`key store: ${keystore} (${keys} generated keys: the ${PROFILE} keys, the card CA, the batch transport key, the registry's ID-hash key)`);

@@ -13,6 +13,7 @@ import { lockBatch } from '../../personalization/runner/lock.js';
 import { BatchInputError, ResumeNeededError, runBatch, type RunResult } from '../../personalization/runner/run.js';
 import { loadStationsFile, openStations, simulatedStations, type StationConfig } from '../../stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
+import { simCards, ssCardStock } from '../../simulator/index.js';
 import { checkedBatch } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, prefixed, UsageError } from '../errors.js';
@@ -68,6 +69,9 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   try {
     opened = openStations(configs, {
       prompt: (st, m) => ctx.io.err(`${st}: ${m}`),
+      // bin/ is where host and simulator meet: simulated printers and `sim` encoders get their cards here.
+      simulated: { stock: ssCardStock },
+      simCards,
       onEvent: (e) => {
         if (e.type === 'state') progress.event({ type: 'station', station: e.station, state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
       },

@@ -18,7 +18,8 @@ import { verifyCard } from '../../personalization/runner/executor.js';
 import { openTransport } from '../../transport/open.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import { chipSerialFromAtr } from '../../stations/index.js';
-import { readSimOutput, SIM_OUTPUT_DIR, type KeptCard } from '../../stations/sim-printer.js';
+import { readSimOutput, SIM_OUTPUT_DIR, type KeptCard } from '../../stations/index.js';
+import { simCards, ssCardStock } from '../../simulator/index.js';
 import { checkedBatch, openBatchJournal } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, UsageError } from '../errors.js';
@@ -138,7 +139,7 @@ async function onCardWith(ctx: Ctx, a: VerifyArgs & { reader: string }, batch: B
   } finally {
     journal.close();
   }
-  const transport = await openTransport(a.reader);
+  const transport = await openTransport(a.reader, { simCards });
   let outcome: { ok: boolean; recordId?: string; chipSerial?: string; checks?: number; reason?: string };
   try {
     const chip = chipSerialFromAtr(transport.atr());
@@ -218,7 +219,7 @@ async function simOutputWith(ctx: Ctx, a: VerifyArgs, batch: Batch, provider: Ke
     journal.close();
   }
   if (a.record !== undefined && !records.some((r) => r.id === a.record)) throw new UsageError(`verify: record ${a.record} is not in the journal of ${a.dir}`);
-  const out = readSimOutput(a.dir);
+  const out = readSimOutput(a.dir, ssCardStock);
   if (!out) throw new UsageError(`verify: ${a.dir} has no ${SIM_OUTPUT_DIR}/ folder: only batches run on simulated printers (cardsmith run --sim N, simulated stations, cardsmith demo) keep their cards`);
 
   const chipKey = (c: string) => normalizeChip(c);

@@ -26,9 +26,8 @@ import { DoubleIssueError, Journal, StaleClaimError, type Claim, type InFlightRe
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
-import { SimulatedMover, type Station } from '../../stations/index.js';
+import { SIM_OUTPUT_DIR, type Station } from '../../stations/index.js';
 import { BatchFaces, defaultFonts } from '../../faces/index.js';
-import { SIM_OUTPUT_DIR } from '../../stations/sim-printer.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
@@ -180,9 +179,9 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       if (r.review.length) emit({ type: 'message', level: 'warn', text: `registry: ${some(r.review)} being written according to the issuance registry, unknown to this journal (${when}): held for review` });
     };
     settle('at start');
-    // Simulated printers keep their output in the batch folder (and find the card left in their encoder after a crash).
-    if (o.keepSimOutput ?? true) for (const st of o.stations) if (st.mover instanceof SimulatedMover) st.mover.printer.keepOutput(join(batch.dir, SIM_OUTPUT_DIR));
-    const simCardsLeft = o.stations.filter((st) => st.mover instanceof SimulatedMover && st.mover.printer.outputDir !== undefined && st.mover.printer.current !== undefined && !st.card).map((st) => st.name);
+    // Movers that keep their output (simulated printers) keep it in the batch folder, and find the card left in their encoder after a crash.
+    if (o.keepSimOutput ?? true) for (const st of o.stations) st.mover.keepOutput?.(join(batch.dir, SIM_OUTPUT_DIR));
+    const simCardsLeft = o.stations.filter((st) => st.mover.holdsLeftCard?.() && !st.card).map((st) => st.name);
     const plan = journal.plan();
     if (plan.kind === 'nothing-to-do' && !(o.resume && simCardsLeft.length > 0)) {
       const note = simCardsLeft.length > 0 ? `; simulated printer(s) ${simCardsLeft.join(', ')} still hold a card in the encoder: run with --resume to move it` : '';

@@ -8,12 +8,13 @@ import { AUDIT_LOG, loadBatch, runBatch } from '../../personalization/runner/run
 import { openStations, simulatedStations } from '../../stations/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
+import { SIM } from '../helpers/sim-host.js';
 
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
 const dir = mkdtempSync(join(tmpdir(), 'cardsmith-audit-cli-'));
 await writeBatch(dir, await makeScripts(store, 5, 'v'), store);
-const opened = openStations(simulatedStations(2));
+const opened = openStations(simulatedStations(2), SIM);
 t.teardown(() => opened.close());
 await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
 const path = join(dir, AUDIT_LOG);

@@ -12,6 +12,7 @@ import { loadProfile } from '../../profiles/index.js';
 import { parseApduScript } from '../../transport/apdu-script.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, writeBatch } from '../runner/helpers.js';
+import { BLANK_CARD_KEYS } from '../helpers/sim-host.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 const PASS = new TextEncoder().encode('script test passphrase');
@@ -23,7 +24,7 @@ async function preparedBatch(): Promise<{ dir: string; out: string; secrets: Uin
   for (const f of readdirSync(join(EXAMPLES, 'photos'))) copyFileSync(join(EXAMPLES, 'photos', f), join(dir, 'photos', f));
   const input = join(dir, 'batch.csv');
   writeFileSync(input, lines.join('\n') + '\n');
-  const { store } = await createDemoKeyStore(join(dir, 'keys.store'), PASS, { scryptLog2N: 14 });
+  const { store } = await createDemoKeyStore(join(dir, 'keys.store'), PASS, { scryptLog2N: 14, blankCardKeys: BLANK_CARD_KEYS });
   const out = join(dir, 'batch');
   try {
     const r = await prepBatch({ profile: loadProfile('builtin:sscard-gen3'), profileFile: 'builtin:sscard-gen3', input, store, out, seed: 5, createdAt: '2026-01-15T09:00:00.000Z' });

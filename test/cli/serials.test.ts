@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { createDemoKeyStore } from '../../personalization/demo.js';
 import { cli } from '../helpers/cli.js';
+import { BLANK_CARD_KEYS } from '../helpers/sim-host.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 const PASS = 'serials test passphrase';
@@ -31,7 +32,7 @@ t.test('two batches of one product get consecutive card numbers; an invalid batc
   writeFileSync(join(dir, 'b1.csv'), [header, ...rows.slice(0, 3)].join('\n') + '\n');
   writeFileSync(join(dir, 'b2.csv'), [header, ...rows.slice(3, 5)].join('\n') + '\n');
   writeFileSync(join(dir, 'bad.csv'), [header, rows[5]!.replace(/^[^,]*,/, ','), rows[6]].join('\n') + '\n');
-  const { store } = await createDemoKeyStore(join(dir, 'keys.store'), new TextEncoder().encode(PASS), { scryptLog2N: 14 });
+  const { store } = await createDemoKeyStore(join(dir, 'keys.store'), new TextEncoder().encode(PASS), { scryptLog2N: 14, blankCardKeys: BLANK_CARD_KEYS });
   await store.close();
   const env = { CARDSMITH_KEYSTORE_PASS: PASS };
   const registry = join(dir, 'serials.sqlite');

@@ -11,6 +11,7 @@ import { loadBatch, runBatch } from '../../personalization/runner/run.js';
 import { openStations, simulatedStations } from '../../stations/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, writeBatch } from '../runner/helpers.js';
+import { SIM } from '../helpers/sim-host.js';
 
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
@@ -24,7 +25,7 @@ for (const [i, s] of scripts.entries()) {
 // f0003: doomed (every card answers 6A82): rejected, so no face in the report even though it has one.
 scripts[2]!.steps.splice(1, 0, { op: 'apdu', apdu: '00A4000002EF99', note: 'select a file no card has' });
 await writeBatch(dir, scripts, store);
-const opened = openStations(simulatedStations(2, { maxConsecutiveFailures: 5 }));
+const opened = openStations(simulatedStations(2, { maxConsecutiveFailures: 5 }), SIM);
 t.teardown(() => opened.close());
 const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
 

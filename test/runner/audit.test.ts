@@ -9,6 +9,7 @@ import { Journal } from '../../personalization/journal/index.js';
 import { AUDIT_LOG, loadBatch, runBatch } from '../../personalization/runner/run.js';
 import { openStations, simulatedStations, type StationConfig } from '../../stations/index.js';
 import { makeKeyStore, makeScripts, recordSecrets, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { SIM } from '../helpers/sim-host.js';
 
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
@@ -24,7 +25,7 @@ t.test('a batch run writes a verifiable audit log of every card event', async (t
   const configs: StationConfig[] = simulatedStations(3, { maxConsecutiveFailures: 5 });
   configs[0]!.mover = { ...configs[0]!.mover, faults: [{ kind: 'dead-chip', card: 2 }] } as StationConfig['mover'];
   configs[1]!.mover = { ...configs[1]!.mover, faults: [{ kind: 'jam', card: 2 }] } as StationConfig['mover'];
-  const opened = openStations(configs);
+  const opened = openStations(configs, SIM);
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
   t.equal(res.counts.issued + res.counts.rejected, 12, res.message);
@@ -63,7 +64,7 @@ t.test('a batch run writes a verifiable audit log of every card event', async (t
   void TRANSPORT_KEY;
 
   // A second run on a finished batch appends nothing; an edited log stops the next run that would append.
-  const again = await runBatch(loadBatch(dir), { provider: store, stations: openStations(simulatedStations(1)).stations });
+  const again = await runBatch(loadBatch(dir), { provider: store, stations: openStations(simulatedStations(1), SIM).stations });
   t.equal(again.kind, 'nothing-to-do');
   t.equal(entries(path).length, log.length);
 });
@@ -74,13 +75,13 @@ t.test('a resumed run extends the same chain; a broken chain is never extended',
   // Station 1 jams at its first card: it pauses and leaves records pending; the second run (another station) finishes.
   const configs = simulatedStations(1);
   configs[0]!.mover = { ...configs[0]!.mover, faults: [{ kind: 'jam', card: 3 }] } as StationConfig['mover'];
-  const first = openStations(configs);
+  const first = openStations(configs, SIM);
   t.teardown(() => first.close());
   const r1 = await runBatch(loadBatch(dir), { provider: store, stations: first.stations });
   t.ok(r1.counts.pending > 0, r1.message);
   const path = join(dir, AUDIT_LOG);
   const n1 = verifyAuditLog(path).entries;
-  const second = openStations(simulatedStations(2).map((c, i) => ({ ...c, name: `other-${i}` })));
+  const second = openStations(simulatedStations(2).map((c, i) => ({ ...c, name: `other-${i}` })), SIM);
   t.teardown(() => second.close());
   const r2 = await runBatch(loadBatch(dir), { provider: store, stations: second.stations, resume: true });
   t.equal(r2.counts.issued, 6, r2.message);
@@ -93,12 +94,12 @@ t.test('a resumed run extends the same chain; a broken chain is never extended',
   await writeBatch(dir2, await makeScripts(store, 4, 'c'), store);
   const c2 = simulatedStations(1);
   c2[0]!.mover = { ...c2[0]!.mover, faults: [{ kind: 'jam', card: 2 }] } as StationConfig['mover'];
-  const third = openStations(c2);
+  const third = openStations(c2, SIM);
   t.teardown(() => third.close());
   await runBatch(loadBatch(dir2), { provider: store, stations: third.stations });
   const p2 = join(dir2, AUDIT_LOG);
   writeFileSync(p2, readFileSync(p2, 'utf8').replace('"card-claimed"', '"card-claimeD"'));
-  const fourth = openStations(simulatedStations(1).map((c) => ({ ...c, name: 'x' })));
+  const fourth = openStations(simulatedStations(1).map((c) => ({ ...c, name: 'x' })), SIM);
   t.teardown(() => fourth.close());
   await t.rejects(runBatch(loadBatch(dir2), { provider: store, stations: fourth.stations, resume: true }), { name: 'AuditError', message: /audit\.log:\d+: the entry was changed/ });
 });

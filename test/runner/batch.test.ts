@@ -15,6 +15,7 @@ import { openStations, simulatedStations } from '../../stations/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import type { StationConfig } from '../../stations/index.js';
 import { makeKeyStore, makeScripts, seal, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { SIM } from '../helpers/sim-host.js';
 
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
@@ -41,7 +42,7 @@ t.test('200 records on 8 faulty stations', async (t) => {
   configs[5]!.mover = { ...configs[5]!.mover, faults: [{ kind: 'removed', card: 5, afterApdus: 2 }, { kind: 'encoder-timeout', card: 11, afterApdus: 7 }] } as StationConfig['mover'];
   // sim-7: clean. sim-8: a run of dead chips, more than the station's limit in a row: paused as a suspect station.
   configs[7]!.mover = { ...configs[7]!.mover, faults: [6, 7, 8, 9, 10].map((card) => ({ kind: 'dead-chip' as const, card })) } as StationConfig['mover'];
-  const opened = openStations(configs);
+  const opened = openStations(configs, SIM);
   t.teardown(() => opened.close());
   const events: string[] = [];
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, onEvent: (e) => events.push(e.type) });
@@ -90,7 +91,7 @@ t.test('200 records on 8 faulty stations', async (t) => {
   t.comment(`200 cards on 8 stations: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   // A second run does nothing and says so.
-  const again = await runBatch(loadBatch(dir), { provider: store, stations: openStations(simulatedStations(2)).stations });
+  const again = await runBatch(loadBatch(dir), { provider: store, stations: openStations(simulatedStations(2), SIM).stations });
   t.equal(again.kind, 'nothing-to-do');
   t.match(again.message, /nothing to do/);
 });

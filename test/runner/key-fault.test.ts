@@ -22,6 +22,7 @@ import { prepBatch } from '../../personalization/prep/index.js';
 import { loadProfile } from '../../profiles/index.js';
 import { cli } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, PASSPHRASE, sealKey, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { SIM, BLANK_CARD_KEYS } from '../helpers/sim-host.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-key-fault-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -52,7 +53,7 @@ for (const scp of ['02', '03'] as const) {
 t.test('wrong transport key on 4 stations: at most one card each, every station paused naming the key', async (t) => {
   const dir = join(root, 'wrong-key');
   await writeBatch(dir, await makeScripts(store, 12, 'w', { cardTransportKey: WRONG_KEY }), store, { keys: KEYS });
-  const opened = openStations(simulatedStations(4));
+  const opened = openStations(simulatedStations(4), SIM);
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
   const name = `card-transport v2 kcv=${WRONG_KCV}`;
@@ -83,7 +84,7 @@ t.test('wrong transport key on 4 stations: at most one card each, every station 
 for (const exportable of [true, false]) {
   t.test(`prep with a demo store whose transport key the blank cards do not have (${exportable ? 'sealed in the scripts' : 'kept in the store'}), run on 4 stations`, async (t) => {
     const dir = mkdtempSync(join(root, 'demo-'));
-    const { store: demo } = await createDemoKeyStore(join(dir, 'keys.store'), PASSPHRASE, { scryptLog2N: 14, transportKey: WRONG_KEY, transportExportable: exportable });
+    const { store: demo } = await createDemoKeyStore(join(dir, 'keys.store'), PASSPHRASE, { scryptLog2N: 14, blankCardKeys: BLANK_CARD_KEYS, transportKey: WRONG_KEY, transportExportable: exportable });
     t.teardown(() => demo.close());
     const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
     const input = join(dir, 'batch.csv');
@@ -93,7 +94,7 @@ for (const exportable of [true, false]) {
     const out = join(dir, 'batch');
     const prepped = await prepBatch({ profile: loadProfile('builtin:sscard-gen3'), profileFile: 'builtin:sscard-gen3', input, store: demo, out, seed: 1 });
     t.ok(prepped.ok, 'prep');
-    const opened = openStations(simulatedStations(4));
+    const opened = openStations(simulatedStations(4), SIM);
     t.teardown(() => opened.close());
     const res = await runBatch(loadBatch(out), { provider: demo, stations: opened.stations });
     t.match(res.keyFault, { label: 'ss3-transport', version: 1, kcv: WRONG_KCV }, res.message);
@@ -109,7 +110,7 @@ t.test('after a card accepted the keys, a card that refuses them is that card\'s
   const good = await makeScripts(store, 4, 'g');
   const [odd] = await makeScripts(store, 1, 'x', { cardTransportKey: WRONG_KEY });
   await writeBatch(dir, [good[0]!, good[1]!, { ...odd!, line: 3 }, good[2]!, good[3]!], store, { keys: KEYS });
-  const opened = openStations(simulatedStations(1, { maxConsecutiveFailures: 5 }));
+  const opened = openStations(simulatedStations(1, { maxConsecutiveFailures: 5 }), SIM);
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
   t.equal(res.keyFault, undefined, res.message);
@@ -122,7 +123,7 @@ t.test('a key store that cannot unseal the batch: a key fault naming the batch s
   const other = await makeKeyStore(mkdtempSync(join(root, 'other-')));
   t.teardown(() => other.store.close());
   await writeBatch(dir, await makeScripts(other.store, 6, 's'), store, { keys: KEYS });
-  const opened = openStations(simulatedStations(2));
+  const opened = openStations(simulatedStations(2), SIM);
   t.teardown(() => opened.close());
   const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations });
   t.match(res.keyFault, { label: 'batch-transport' }, res.message);

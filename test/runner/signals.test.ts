@@ -18,6 +18,7 @@ import { loadBatch, runBatch } from '../../personalization/runner/run.js';
 import { ManualMover, openStations, ScriptedReaderEvents, SimCardEncoder, SimulatedMover, simulatedStations, Station } from '../../stations/index.js';
 import { cliProcess } from '../helpers/cli.js';
 import { makeKeyStore, makeScripts, PASSPHRASE, writeBatch } from './helpers.js';
+import { SIM, simCards } from '../helpers/sim-host.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-signals-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -87,7 +88,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 t.test('a stop lets the cards in the encoders finish (slow stations, in process)', async (t) => {
   const dir = join(root, 'abort');
   await writeBatch(dir, await makeScripts(store, 12, 'ab'), store);
-  const opened = openStations(simulatedStations(3, { latency: { apduMs: 3 } }));
+  const opened = openStations(simulatedStations(3, { latency: { apduMs: 3 } }), SIM);
   t.teardown(() => opened.close());
   const abort = new AbortController();
   const res = await runBatch(loadBatch(dir), {
@@ -120,7 +121,7 @@ t.test('a stop while a desk station waits for the operator: the record is given 
     if (/insert a blank card/.test(m)) setImmediate(() => (++asked === 1 ? events.insert() : abort.abort('SIGINT')));
     else setImmediate(() => events.remove());
   };
-  const desk = new Station({ name: 'desk', mover: new ManualMover({ events, prompt, waitMs: 60_000 }), encoder: new SimCardEncoder('sim') });
+  const desk = new Station({ name: 'desk', mover: new ManualMover({ events, prompt, waitMs: 60_000 }), encoder: new SimCardEncoder('sim', simCards) });
   const res = await runBatch(loadBatch(dir), { provider: store, stations: [desk], signal: abort.signal });
   t.equal(res.stopped, true, res.message);
   t.match(res.message, /^stopped \(SIGINT\)/);

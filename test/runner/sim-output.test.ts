@@ -1,4 +1,4 @@
-// The simulated printer's kept output (DIR/sim-output, stations/sim-printer.ts): cards
+// The simulated printer's kept output (DIR/sim-output, stations/sim-printer/output.ts): cards
 // ejected to the hopper / reject bin as card images, and the printer's state, so that a runner
 // killed at any point and resumed leaves every card where the journal says it is:
 //   - in process: a printer that takes over the files of a "killed" one has the same next card
@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { Journal } from '../../personalization/journal/index.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
-import { openStations, SimulatedMover, SimulatedPrinter, simulatedStations } from '../../stations/index.js';
-import { readSimOutput } from '../../stations/sim-printer.js';
+import { openStations, readSimOutput, SimulatedMover, SimulatedPrinter, simulatedStations, Station, type CardMover } from '../../stations/index.js';
 import type { SsCard } from '../../simulator/index.js';
 import { cli } from '../helpers/cli.js';
 import { killRepeatedly, makeKeyStore, makeScripts, PASSPHRASE, prng, runnerChild, writeBatch } from './helpers.js';
+import { SIM, ssCardStock } from '../helpers/sim-host.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cardsmith-sim-output-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -30,7 +30,7 @@ const imageOf = (card: unknown) => JSON.stringify((card as SsCard).toImage());
 t.test('takeover: the same next card, and the card left in the encoder exactly as it was', async (t) => {
   const batch = join(root, 'takeover');
   const out = join(batch, 'sim-output');
-  const a = new SimulatedPrinter({ name: 'sim-1', seed: 5, outputDir: out });
+  const a = new SimulatedPrinter({ stock: ssCardStock, name: 'sim-1', seed: 5, outputDir: out });
   const ma = new SimulatedMover(a);
   await ma.load('contact');
   const chip1 = a.current!.chipSerial!;
@@ -41,19 +41,19 @@ t.test('takeover: the same next card, and the card left in the encoder exactly a
   t.equal(toHex((await tr.transmit(SELECT_MF)).subarray(-2)), '9000');
   const challenge = toHex(await tr.transmit(GET_CHALLENGE)); // moves the card's random generator on
   // "Killed" here, card 2 in the encoder: a second printer object takes over the files.
-  const b = new SimulatedPrinter({ name: 'sim-1', seed: 5, outputDir: out });
+  const b = new SimulatedPrinter({ stock: ssCardStock, name: 'sim-1', seed: 5, outputDir: out });
   t.equal(b.fed, 2, 'cards fed so far');
   t.equal(b.current?.index, 2, 'card 2 is still in the encoder');
   t.equal(imageOf(b.current!.card), imageOf(a.current!.card), 'the same card, down to its random generator position');
   const tb = await b.encoder().connect('contact');
   t.not(toHex(await tb.transmit(GET_CHALLENGE)), challenge, 'the next challenge, not a repeat of the last one');
   await tb.close();
-  const kept = readSimOutput(batch)!;
+  const kept = readSimOutput(batch, ssCardStock)!;
   t.same(kept.encoders.map((k) => [k.station, k.chipSerial]), [['sim-1', b.current!.chipSerial]], 'readSimOutput: the card in the encoder');
   t.equal(imageOf(kept.encoders[0]!.card), imageOf(b.current!.card), 'read back as the printer has it');
   const mb = new SimulatedMover(b);
   await mb.reject('test');
-  const after = readSimOutput(batch)!;
+  const after = readSimOutput(batch, ssCardStock)!;
   t.same(after.hopper.map((k) => [k.chipSerial, k.face]), [[chip1, `sim-output/hopper/${chip1}.png`]], 'card 1 in the hopper, with its face');
   t.same(readFileSync(join(out, 'hopper', `${chip1}.png`)), Buffer.from([1, 2, 3]));
   t.same(after.rejectBin.map((k) => k.chipSerial), [b.rejectBox[0]!.chipSerial], 'card 2 in the reject bin');
@@ -66,20 +66,20 @@ t.test('takeover: the same next card, and the card left in the encoder exactly a
 t.test('an eject cut short after its mark is finished at the takeover; a log line cut off is dropped', async (t) => {
   const batch = join(root, 'interrupted');
   const out = join(batch, 'sim-output');
-  const a = new SimulatedPrinter({ name: 'p', seed: 9, outputDir: out });
+  const a = new SimulatedPrinter({ stock: ssCardStock, name: 'p', seed: 9, outputDir: out });
   await new SimulatedMover(a).load('contact');
   const tr = await a.encoder().connect('contact');
   await tr.transmit(SELECT_MF);
   const log = join(out, 'printers', 'p.log');
   appendFileSync(log, 'apdu 0084'); // killed while writing this line: the card never answered it
-  const b = new SimulatedPrinter({ name: 'p', seed: 9, outputDir: out });
+  const b = new SimulatedPrinter({ stock: ssCardStock, name: 'p', seed: 9, outputDir: out });
   t.equal(imageOf(b.current!.card), imageOf(a.current!.card), 'the cut-off command is not replayed');
   t.ok(readFileSync(log, 'latin1').endsWith('apdu 00A40000023F00\n'), 'the log ends with the last whole line');
   const tb = await b.encoder().connect('contact');
   await tb.transmit(GET_CHALLENGE);
   const chip = b.current!.chipSerial!;
   appendFileSync(log, 'eject hopper\n'); // killed after the eject mark, before the hopper file
-  const c = new SimulatedPrinter({ name: 'p', seed: 9, outputDir: out });
+  const c = new SimulatedPrinter({ stock: ssCardStock, name: 'p', seed: 9, outputDir: out });
   t.equal(c.current, undefined, 'the eject is finished: the encoder is empty');
   t.equal(JSON.stringify(JSON.parse(readFileSync(join(out, 'hopper', `${chip}.json`), 'utf8'))), imageOf(b.current!.card), 'the hopper holds the card as the killed run left it');
   t.equal(c.fed, 1);
@@ -87,9 +87,9 @@ t.test('an eject cut short after its mark is finished at the takeover; a log lin
 
 t.test('a printer state file that is not one: a clear error', async (t) => {
   const out = join(root, 'bad', 'sim-output');
-  new SimulatedPrinter({ name: 'q', outputDir: out });
+  new SimulatedPrinter({ stock: ssCardStock, name: 'q', outputDir: out });
   writeFileSync(join(out, 'printers', 'q.json'), '{"format":"something else"}');
-  t.throws(() => new SimulatedPrinter({ name: 'q', outputDir: out }), /simulated printer q: .*q\.json: not a cardsmith-sim-printer version 1 file; move the file away/);
+  t.throws(() => new SimulatedPrinter({ stock: ssCardStock, name: 'q', outputDir: out }), /simulated printer q: .*q\.json: not a cardsmith-sim-printer version 1 file; move the file away/);
 });
 
 t.test('a card left in a simulated encoder: run stops without --resume; --resume ejects an issued one to the hopper', async (t) => {
@@ -99,7 +99,7 @@ t.test('a card left in a simulated encoder: run stops without --resume; --resume
   writeFileSync(passFile, PASSPHRASE, { mode: 0o600 });
   const dir = join(root, 'left-batch');
   await writeBatch(dir, await makeScripts(store, 3, 'l'), store);
-  const stations = () => openStations(simulatedStations(1, { cards: 2 })).stations;
+  const stations = () => openStations(simulatedStations(1, { cards: 2 }), SIM).stations;
   const first = await runBatch(loadBatch(dir), { provider: store, stations: stations() });
   t.match(first.counts, { issued: 2, pending: 1 }, 'two cards in the feeder: 2 issued, 1 left for later');
   // As if the runner had been killed between journal.issue and the eject of card 2: put it back into the encoder.
@@ -152,7 +152,7 @@ t.test('SIGKILL at 10 seeded points of a run on 3 simulated printers, resumed: v
   const issued = journal.issuedCards();
   t.same(journal.duplicates(), { records: 0, chips: 0, inconsistent: 0 }, '0 duplicates in the journal');
   journal.close();
-  const kept = readSimOutput(dir)!;
+  const kept = readSimOutput(dir, ssCardStock)!;
   t.equal(kept.hopper.length, issued.length, 'as many cards in the hoppers as issued records');
   t.same(kept.encoders, [], 'no card left in an encoder');
   const issuedChips = new Set(issued.map((c) => c.chipSerial.toUpperCase()));
@@ -165,4 +165,37 @@ t.test('SIGKILL at 10 seeded points of a run on 3 simulated printers, resumed: v
   t.same(o.cards.filter((c) => !c.ok), [], '0 reported-good cards failing verification');
   t.same(o.cards.map((c) => c.recordId).sort(), issued.map((c) => c.recordId).sort(), 'one passing card per issued record');
   t.same([o.missing, o.duplicates], [[], []]);
+});
+
+t.test('the runner keeps output and finds a left card through the mover interface only (keepOutput, holdsLeftCard)', async (t) => {
+  const { store } = await makeKeyStore(mkdtempSync(join(root, 'keys-')));
+  t.teardown(() => store.close());
+  const dir = join(root, 'interface-batch');
+  await writeBatch(dir, await makeScripts(store, 1, 'i'), store);
+  const st = openStations(simulatedStations(1), SIM).stations[0]!;
+  const inner = st.mover;
+  const kept: string[] = [];
+  // Not a SimulatedMover: the runner reaches the printer's files through the CardMover methods alone.
+  const mover: CardMover = {
+    kind: inner.kind,
+    name: inner.name,
+    canPrint: inner.canPrint,
+    load: (i, s) => inner.load(i, s),
+    print: (png) => inner.print(png),
+    eject: (s) => inner.eject(s),
+    reject: (r, s) => inner.reject(r, s),
+    reset: () => inner.reset(),
+    status: () => inner.status(),
+    close: () => inner.close(),
+    keepOutput: (d) => {
+      kept.push(d);
+      inner.keepOutput!(d);
+    },
+    holdsLeftCard: () => inner.holdsLeftCard!(),
+  };
+  const res = await runBatch(loadBatch(dir), { provider: store, stations: [new Station({ name: st.name, mover, encoder: st.encoder })] });
+  t.match(res.counts, { issued: 1 }, res.message);
+  t.same(kept, [join(dir, 'sim-output')], 'keepOutput called once with DIR/sim-output');
+  t.equal(readSimOutput(dir, ssCardStock)?.hopper.length, 1, 'the issued card is in the kept hopper');
+  t.equal(mover.holdsLeftCard!(), false, 'no card left in the encoder');
 });

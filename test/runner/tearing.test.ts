@@ -10,8 +10,9 @@ import { verifyCard } from '../../personalization/runner/executor.js';
 import { loadBatch, runBatch } from '../../personalization/runner/run.js';
 import { openStations, simulatedStations, chipSerialFromAtr } from '../../stations/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
-import { createSsCard, SsCard } from '../../simulator/index.js';
+import type { SsCard } from '../../simulator/index.js';
 import { makeKeyStore, makeScripts, TRANSPORT_KEY, writeBatch } from './helpers.js';
+import { SIM, ssCardStock } from '../helpers/sim-host.js';
 
 const { store } = await makeKeyStore();
 t.teardown(() => store.close());
@@ -22,14 +23,18 @@ t.test('power cuts inside card writes: card rejected, record retried on a new ca
   const phases = ['before', 'during', 'after'] as const;
   const torn = new Set<string>();
   const opened = openStations(simulatedStations(2, { maxConsecutiveFailures: 10 }), {
+    ...SIM,
     simulated: {
-      cardFactory: (index, seed) => {
-        const card = createSsCard({ seed: `printer-${seed}-card-${index}` });
-        if (index % 3 === 2) {
-          card.injectPowerLoss({ atWrite: 3 + ((index * 7) % 20), phase: phases[index % 3]! });
-          torn.add(chipSerialFromAtr(card.atr)!);
-        }
-        return card;
+      stock: {
+        ...ssCardStock,
+        blank: (index, seed) => {
+          const card = ssCardStock.blank(index, seed);
+          if (index % 3 === 2) {
+            card.injectPowerLoss({ atWrite: 3 + ((index * 7) % 20), phase: phases[index % 3]! });
+            torn.add(chipSerialFromAtr(card.atr)!);
+          }
+          return card;
+        },
       },
     },
   });

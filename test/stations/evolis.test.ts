@@ -6,8 +6,9 @@ import t, { type Test } from 'tap';
 import { toHex } from '../../bytes/index.js';
 import { encodeCommand, EvolisDriver, EvolisMover, FrameParser, PrinterError, PrinterLinkError, SimulatedMover, SimulatedPrinter, SimulatedPrinterServer, Station, StationPausedError, splitReply } from '../../stations/index.js';
 import { decodePng, EVOLIS_PANEL, monoPanel, renderFace } from '../../faces/index.js';
+import { ssCardStock } from '../helpers/sim-host.js';
 
-async function serve(t: Test, printer = new SimulatedPrinter({ seed: 5 })) {
+async function serve(t: Test, printer = new SimulatedPrinter({ stock: ssCardStock, seed: 5 })) {
   const server = await SimulatedPrinterServer.listen(printer);
   t.teardown(() => server.close());
   return { printer, server };
@@ -69,7 +70,7 @@ t.test('every command of the card cycle, answered OK, and the sensors', async (t
 });
 
 t.test('error answers become typed PrinterErrors', async (t) => {
-  const { printer, server } = await serve(t, new SimulatedPrinter({ cards: 1, faults: [{ kind: 'jam', card: 2 }] }));
+  const { printer, server } = await serve(t, new SimulatedPrinter({ stock: ssCardStock, cards: 1, faults: [{ kind: 'jam', card: 2 }] }));
   const d = await driver(t, server.uri);
   const e1 = await d.ok('Xyz').catch((e: unknown) => e);
   t.ok(e1 instanceof PrinterError);
@@ -115,8 +116,8 @@ t.test('connection refused and connection lost; the mover reconnects after resum
 });
 
 t.test('EvolisMover over TCP as a station: a jam pauses that station, another station carries on', async (t) => {
-  const jammy = await serve(t, new SimulatedPrinter({ name: 'p1', seed: 1, faults: [{ kind: 'jam', card: 2 }] }));
-  const fine = new SimulatedPrinter({ name: 'p2', seed: 2 });
+  const jammy = await serve(t, new SimulatedPrinter({ stock: ssCardStock, name: 'p1', seed: 1, faults: [{ kind: 'jam', card: 2 }] }));
+  const fine = new SimulatedPrinter({ stock: ssCardStock, name: 'p2', seed: 2 });
   const events: string[] = [];
   const onEvent = (e: { type: string; station: string; state?: string }) => e.type === 'state' && events.push(`${e.station}:${e.state}`);
   const a = new Station({ name: 'evolis-1', mover: new EvolisMover(jammy.server.uri, { timeoutMs: 5000 }), encoder: jammy.printer.encoder(), onEvent });
@@ -155,7 +156,7 @@ t.test('EvolisMover over TCP as a station: a jam pauses that station, another st
 });
 
 t.test('status over TCP: ready, feeder empty, raw answer', async (t) => {
-  const { printer, server } = await serve(t, new SimulatedPrinter({ cards: 0 }));
+  const { printer, server } = await serve(t, new SimulatedPrinter({ stock: ssCardStock, cards: 0 }));
   const mover = new EvolisMover(server.uri, { timeoutMs: 5000 });
   t.teardown(() => mover.close());
   t.match(await mover.status(), { ready: false, feederEmpty: true, card: 'none', raw: 'CARD=NONE;FEEDER=EMPTY;STATE=READY' });

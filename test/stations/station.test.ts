@@ -23,6 +23,7 @@ import {
   StationPausedError,
   type StationEvent,
 } from '../../stations/index.js';
+import { SIM, simCards, ssCardStock } from '../helpers/sim-host.js';
 
 function simStation(printer: SimulatedPrinter, name = 'st-1', events?: StationEvent[], max?: number) {
   return new Station({
@@ -35,7 +36,7 @@ function simStation(printer: SimulatedPrinter, name = 'st-1', events?: StationEv
 }
 
 t.test('card cycle: load gives a transport and the chip serial; accept prints and ejects', async (t) => {
-  const printer = new SimulatedPrinter({ seed: 3 });
+  const printer = new SimulatedPrinter({ stock: ssCardStock, seed: 3 });
   const st = simStation(printer);
   const card = await st.loadCard();
   t.equal(st.state, 'encoding');
@@ -53,7 +54,7 @@ t.test('card cycle: load gives a transport and the chip serial; accept prints an
 });
 
 t.test('3 failed cards in a row pause the station; a good card in between resets the count', async (t) => {
-  const printer = new SimulatedPrinter({ faults: [{ kind: 'dead-chip', card: 1 }, { kind: 'dead-chip', card: 2 }, { kind: 'dead-chip', card: 4 }, { kind: 'dead-chip', card: 5 }, { kind: 'dead-chip', card: 6 }] });
+  const printer = new SimulatedPrinter({ stock: ssCardStock, faults: [{ kind: 'dead-chip', card: 1 }, { kind: 'dead-chip', card: 2 }, { kind: 'dead-chip', card: 4 }, { kind: 'dead-chip', card: 5 }, { kind: 'dead-chip', card: 6 }] });
   const events: StationEvent[] = [];
   const st = simStation(printer, 'st-1', events);
   const failOne = async () => {
@@ -88,7 +89,7 @@ t.test('3 failed cards in a row pause the station; a good card in between resets
 });
 
 t.test('maxConsecutiveFailures is configurable', async (t) => {
-  const printer = new SimulatedPrinter({ faults: [{ kind: 'dead-chip', every: 1 }] });
+  const printer = new SimulatedPrinter({ stock: ssCardStock, faults: [{ kind: 'dead-chip', every: 1 }] });
   const st = simStation(printer, 'st-1', undefined, 1);
   await st.loadCard().catch(() => {});
   t.same(await st.rejectCard('dead'), { paused: true });
@@ -97,8 +98,8 @@ t.test('maxConsecutiveFailures is configurable', async (t) => {
 });
 
 t.test('a station fault (empty feeder) pauses at once; the other station carries on', async (t) => {
-  const empty = new SimulatedPrinter({ name: 'a', cards: 1 });
-  const full = new SimulatedPrinter({ name: 'b' });
+  const empty = new SimulatedPrinter({ stock: ssCardStock, name: 'a', cards: 1 });
+  const full = new SimulatedPrinter({ stock: ssCardStock, name: 'b' });
   const a = simStation(empty, 'a');
   const b = simStation(full, 'b');
   await a.loadCard();
@@ -132,7 +133,7 @@ t.test('classifyError', async (t) => {
 });
 
 t.test('the card left in the encoder (for crash recovery)', async (t) => {
-  const printer = new SimulatedPrinter({ seed: 9 });
+  const printer = new SimulatedPrinter({ stock: ssCardStock, seed: 9 });
   const before = simStation(printer);
   const card = await before.loadCard();
   // the runner "crashes": a new Station object on the same printer finds the card still there
@@ -148,7 +149,7 @@ t.test('manual mover: waits for the operator through reader events, prompts, bou
   const events = new ScriptedReaderEvents('Desk Reader 0');
   const prompts: string[] = [];
   const mover = new ManualMover({ name: 'desk', events, prompt: (m) => prompts.push(m), waitMs: 2000 });
-  const st = new Station({ name: 'desk', mover, encoder: new SimCardEncoder('sim:sscard?seed=40') });
+  const st = new Station({ name: 'desk', mover, encoder: new SimCardEncoder('sim:sscard?seed=40', simCards) });
   const loading = st.loadCard();
   await new Promise((r) => setImmediate(r));
   t.equal(st.state, 'loading', 'waiting for a card');
@@ -173,7 +174,7 @@ t.test('manual mover: waits for the operator through reader events, prompts, bou
   t.match(await mover.status(), { ready: true, card: 'none' });
 
   // nobody comes: the bounded wait ends, the station pauses (an operator problem, not the card's)
-  const lonely = new Station({ name: 'lonely', mover: new ManualMover({ events: new ScriptedReaderEvents('R'), waitMs: 1 }), encoder: new SimCardEncoder('sim') });
+  const lonely = new Station({ name: 'lonely', mover: new ManualMover({ events: new ScriptedReaderEvents('R'), waitMs: 1 }), encoder: new SimCardEncoder('sim', simCards) });
   await t.rejects(lonely.loadCard(), { name: 'MoverError', message: /R: no card was inserted within 1 ms/ });
   t.equal(lonely.state, 'paused');
   // an abort ends the wait at once
@@ -184,7 +185,7 @@ t.test('manual mover: waits for the operator through reader events, prompts, bou
 });
 
 t.test('stations from a file: simulated, evolis over TCP with simulated cards, manual', async (t) => {
-  const printer = new SimulatedPrinter({ name: 'remote', seed: 77 });
+  const printer = new SimulatedPrinter({ stock: ssCardStock, name: 'remote', seed: 77 });
   const server = await SimulatedPrinterServer.listen(printer);
   t.teardown(() => server.close());
   const file = parseStationsFile(`stations:
@@ -200,7 +201,7 @@ t.test('stations from a file: simulated, evolis over TCP with simulated cards, m
   const desk = new ScriptedReaderEvents('sim');
   desk.insert();
   const events: StationEvent[] = [];
-  const opened = openStations(file.stations, { readerEvents: () => desk, onEvent: (e) => events.push(e) });
+  const opened = openStations(file.stations, { ...SIM, readerEvents: () => desk, onEvent: (e) => events.push(e) });
   t.teardown(() => opened.close());
   t.same(opened.stations.map((s) => [s.name, s.mover.kind, s.encoder.name]), [
     ['sim-1', 'simulated', 'sim-1:encoder'],

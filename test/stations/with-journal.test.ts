@@ -9,6 +9,7 @@ import { buildReport } from '../../personalization/report/index.js';
 import { classifyError, openStations, simulatedStations, type Station } from '../../stations/index.js';
 import { renderFace } from '../../faces/index.js';
 import { tempDir } from '../journal/fixtures/helpers.js';
+import { SIM } from '../helpers/sim-host.js';
 
 const SELECT_MF = Uint8Array.of(0x00, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00);
 
@@ -53,7 +54,7 @@ t.test('60 records, 4 simulated stations with faults: all issued once', async (t
   configs[1]!.mover = { type: 'simulated', seed: 102, latency: {}, faults: [{ kind: 'dead-chip', card: 2 }, { kind: 'dead-chip', card: 3 }, { kind: 'removed', card: 5, afterApdus: 0 }] };
   configs[2]!.mover = { type: 'simulated', seed: 103, latency: {}, faults: [{ kind: 'jam', card: 4 }] };
   configs[3]!.mover = { type: 'simulated', seed: 104, cards: 5, latency: {}, faults: [] };
-  const opened = openStations(configs);
+  const opened = openStations(configs, SIM);
   t.teardown(() => opened.close());
 
   const pauses: string[] = [];

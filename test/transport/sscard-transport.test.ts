@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { fromHex, toHex } from '../../bytes/index.js';
-import { openTransport, SimStateError, SimulatorTransport } from '../../transport/index.js';
+import { openTransport, SimulatorTransport } from '../../transport/index.js';
+import { SimStateError } from '../../simulator/index.js';
 import type { CardInterface, SimulatedCard } from '../../simulator/card.js';
 import { createSsCard } from '../../simulator/index.js';
 import { BINARY_DATA, personalizationFlow } from '../helpers/sscard-flow.js';
+import { simCards } from '../helpers/sim-host.js';
 
 /** Wraps a card and records what reaches it. */
 function recording(card: SimulatedCard): SimulatedCard & { log: string[] } {
@@ -55,18 +57,18 @@ t.test('T=0 sscard: 61xx is fetched with GET RESPONSE and 6Cxx repeated; the cal
 });
 
 t.test('same seed, same challenges; another seed, others', async (t) => {
-  const challenge = async (spec: string) => toHex(await (await openTransport(spec)).transmit(fromHex('0084000008')));
+  const challenge = async (spec: string) => toHex(await (await openTransport(spec, { simCards })).transmit(fromHex('0084000008')));
   t.equal(await challenge('sim?seed=5'), await challenge('sim:sscard?seed=5'));
   t.not(await challenge('sim?seed=5'), await challenge('sim?seed=6'));
   t.equal(await challenge('sim'), await challenge('sim?seed=0'), 'default seed 0');
 });
 
 t.test('openTransport: spec parameters reach the card', async (t) => {
-  const t0 = await openTransport('sim:sscard?seed=1&t0');
-  const plain = await openTransport('sim');
+  const t0 = await openTransport('sim:sscard?seed=1&t0', { simCards });
+  const plain = await openTransport('sim', { simCards });
   t.equal(t0.name, 'sim:sscard?seed=1&t0');
   t.not(toHex(t0.atr()), toHex(plain.atr()), 'the T=0 card has another ATR');
-  const cl = await openTransport('sim?interface=contactless');
+  const cl = await openTransport('sim?interface=contactless', { simCards });
   t.type(cl, SimulatorTransport);
   t.equal((cl as SimulatorTransport).iface, 'contactless');
   await Promise.all([t0.close(), plain.close(), cl.close()]);
@@ -74,11 +76,11 @@ t.test('openTransport: spec parameters reach the card', async (t) => {
 
 t.test('state=FILE: a new card is saved on close and loaded on the next open', async (t) => {
   const file = join(dir, 'card.json');
-  const first = await openTransport(`sim?seed=3&state=${encodeURIComponent(file)}`);
+  const first = await openTransport(`sim?seed=3&state=${encodeURIComponent(file)}`, { simCards });
   for (const r of await personalizationFlow(first)) t.ok(r.ok, r.what);
   await first.close();
   t.match(JSON.parse(readFileSync(file, 'utf8')), { format: 'cardsmith-card-image', kind: 'sscard' });
-  const again = await openTransport(`sim?state=${file}`);
+  const again = await openTransport(`sim?state=${file}`, { simCards });
   t.equal(toHex(await again.transmit(fromHex('00B081000C'))), `${BINARY_DATA}9000`, 'the file written before is there');
   await again.close();
 });
@@ -86,14 +88,22 @@ t.test('state=FILE: a new card is saved on close and loaded on the next open', a
 t.test('state=FILE that is not a card image: SimStateError naming the file', async (t) => {
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"format":"something else"}');
-  await t.rejects(openTransport(`sim?state=${bad}`), { name: 'SimStateError', message: new RegExp(`card state file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a usable card image`) });
+  await t.rejects(openTransport(`sim?state=${bad}`, { simCards }), { name: 'SimStateError', message: new RegExp(`card state file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a usable card image`) });
   writeFileSync(bad, 'not json');
-  await t.rejects(openTransport(`sim?state=${bad}`), SimStateError);
-  await t.rejects(openTransport('sim:gp?t0'), { name: 'ReaderSpecError', message: /T=1 only/ });
+  await t.rejects(openTransport(`sim?state=${bad}`, { simCards }), SimStateError);
+  await t.rejects(openTransport('sim:gp?t0', { simCards }), { name: 'ReaderSpecError', message: /T=1 only/ });
+});
+
+t.test('sim specs need the simulated-card factory: without one openTransport names the option to pass', async (t) => {
+  await t.rejects(openTransport('sim'), { name: 'TypeError', message: /openTransport\("sim"\): simulated cards need a factory: pass the simCards option \(the simulator's simCards/ });
+  const made: string[] = [];
+  const sim = await openTransport('sim:sscard?seed=5', { simCards: { create: (spec) => (made.push(`${spec.kind}/${spec.seed}`), simCards.create(spec)), save: simCards.save } });
+  t.teardown(() => sim.close());
+  t.same(made, ['sscard/5'], 'the injected factory made the card');
 });
 
 t.test('sim:gp opens the GlobalPlatform card: its ISD answers SELECT with an FCI', async (t) => {
-  const gp = await openTransport('sim:gp?seed=3');
+  const gp = await openTransport('sim:gp?seed=3', { simCards });
   t.teardown(() => gp.close());
   const r = await gp.transmit(Uint8Array.from([0x00, 0xa4, 0x04, 0x00, 0x08, 0xa0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00, 0x00]));
   t.same([...r.subarray(r.length - 2)], [0x90, 0x00], 'SW 9000');

@@ -17,6 +17,7 @@ import {
   type KeySource,
 } from '../../../channels/index.js';
 import { CapFile, GpSession, parseAid } from '../../../globalplatform/index.js';
+import { simCards } from '../../../simulator/index.js';
 import { openTransport, READER_SPEC_HELP } from '../../../transport/index.js';
 import type { Transport } from '../../../transport/transport.js';
 import type { Ctx } from '../../context.js';
@@ -26,14 +27,14 @@ import { readSecret } from '../../secrets.js';
 
 export type TransportOpener = (spec: string) => Promise<Transport>;
 
-let opener: TransportOpener = (spec) => openTransport(spec);
+let opener: TransportOpener = (spec) => openTransport(spec, { simCards });
 
 /**
  * Replaces how `--reader` is opened, for in-process tests (a test card behind a SimulatorTransport);
  * call with no argument to restore transport/openTransport. Only code in the same process can do this.
  */
 export function setTransportOpener(fn?: TransportOpener): void {
-  opener = fn ?? ((spec) => openTransport(spec));
+  opener = fn ?? ((spec) => openTransport(spec, { simCards }));
 }
 
 export const readerOptions = {

@@ -3,7 +3,6 @@ import type { CommandModule } from 'yargs';
 import { toHex } from '../../../bytes/index.js';
 import {
   type BridgeEvent,
-  defaultSimCardFactory,
   formatCommandBytes,
   formatResponseBytes,
   MultiInterfaceCard,
@@ -14,6 +13,7 @@ import {
   VpcdBridge,
 } from '../../../transport/index.js';
 import type { CardInterface } from '../../../transport/index.js';
+import { simCards } from '../../../simulator/index.js';
 import type { Ctx } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { outputOptions } from '../../options.js';
@@ -88,7 +88,7 @@ export function simServeCommand(ctx: Ctx): CommandModule {
       const { io } = ctx;
       const seed = a.seed === undefined ? undefined : parseSeed(a.seed, '--seed');
       const targets = servedInterfaces(a.interface, a.vpcd);
-      const factory = defaultSimCardFactory;
+      const factory = simCards;
       const loading = a.state !== undefined && existsSync(a.state);
       const card = await factory.create({
         kind: a.card,
