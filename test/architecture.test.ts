@@ -13,8 +13,11 @@ import { checkRules, importGraph, type FolderRules } from './helpers/import-grap
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // Folder → what it may import (a folder, or one file of it). Keep in step with docs/architecture.md.
+const EVERYWHERE = ['errors'];
 const BELOW_PERSONALIZATION = ['bytes', 'files', 'iso7816', 'crypto', 'transport', 'channels', 'globalplatform', 'faces', 'stations', 'profiles', 'keys'];
 const RULES: FolderRules = {
+  // CardsmithError and its kinds: every folder may use it (EVERYWHERE), it uses nothing.
+  errors: [],
   bytes: [],
   files: [],
   iso7816: ['bytes'],
@@ -40,7 +43,7 @@ t.test('the shipped folders keep the dependency rules', async (t) => {
     t.ok(edges.some(({ from, to }) => `${from} → ${to}` === e), `the graph has ${e}`);
   }
   t.ok(edges.length > 300, `${edges.length} imports read`);
-  const problems = checkRules(edges, RULES);
+  const problems = checkRules(edges, RULES, EVERYWHERE);
   t.same(problems, [], problems.length ? `rule violations:\n${problems.join('\n')}` : 'no import breaks a rule');
 });
 
@@ -79,8 +82,11 @@ t.test('the checker reports every planted violation as file → imported file (r
       { from: 'bin/main.ts', to: 'simulator/index.ts' },
       { from: 'simulator/gp/scp02.ts', to: 'channels/scp02.ts' },
       { from: 'readers/index.ts', to: 'bytes/index.ts' },
+      { from: 'faces/png.ts', to: 'errors/index.ts' },
+      { from: 'errors/index.ts', to: 'bytes/index.ts' },
     ],
     RULES,
+    EVERYWHERE,
   );
   t.same(problems, [
     'transport/sim-cards.ts → simulator/index.ts (transport/ may use iso7816, bytes)',
@@ -90,6 +96,7 @@ t.test('the checker reports every planted violation as file → imported file (r
     'stations/open.ts → test/helpers/sim-host.ts (outside the shipped folders; stations/ may use transport, faces, iso7816, bytes, files)',
     'simulator/gp/scp02.ts → channels/scp02.ts (simulator/ may use iso7816, crypto, bytes)',
     'readers/index.ts → bytes/index.ts (readers/ has no rule)',
+    'errors/index.ts → bytes/index.ts (errors/ may use nothing of the project)',
   ]);
 });
 
@@ -118,7 +125,7 @@ t.test('the graph is read from real files: static, export-from, side-effect and 
   write('transport/types.d.ts', "import '../keys/store.js';");
   const edges = importGraph(root, ['transport']);
   t.same(edges.map((e) => e.to), ['simulator/card.ts', 'stations/index.ts', 'faces/setup.ts', 'bytes/index.ts', 'personalization/runner/run.ts'], 'four kinds of import; comments, strings, packages and .d.ts left out');
-  t.same(checkRules(edges, RULES), [
+  t.same(checkRules(edges, RULES, EVERYWHERE), [
     'transport/open.ts → simulator/card.ts (transport/ may use iso7816, bytes)',
     'transport/open.ts → stations/index.ts (transport/ may use iso7816, bytes)',
     'transport/open.ts → faces/setup.ts (transport/ may use iso7816, bytes)',

@@ -51,13 +51,16 @@ export function importGraph(root: string, folders: readonly string[]): ImportEdg
 
 const folderOf = (path: string) => path.split('/')[0]!;
 
-/** Each import the rules forbid, as `file → imported file (rule)`, in graph order. */
-export function checkRules(edges: readonly ImportEdge[], rules: FolderRules): string[] {
+/**
+ * Each import the rules forbid, as `file → imported file (rule)`, in graph order. `everywhere`:
+ * folders any folder may use (the error base).
+ */
+export function checkRules(edges: readonly ImportEdge[], rules: FolderRules, everywhere: readonly string[] = []): string[] {
   const problems: string[] = [];
   for (const { from, to } of edges) {
     const a = folderOf(from);
     const b = folderOf(to);
-    if (a === b) continue;
+    if (a === b || (everywhere.includes(b) && rules[b] !== undefined)) continue;
     const allowed = rules[a];
     if (allowed === undefined) {
       problems.push(`${from} → ${to} (${a}/ has no rule)`);
