@@ -1,5 +1,6 @@
 // The simulator's public API (docs/simulator.md): the SimulatedCard interface, the social-security
-// card and its factory, card images, the power-loss hook, and the example personalization.
+// card and its factory, card images, the power-loss hook, the example personalization, and the
+// GlobalPlatform card (docs/simulator-gp.md).
 // Host-side code (transport/, stations/, bin/) uses only what is exported here.
 export type { CardInterface, SimulatedCard } from './card.js';
 export { CardImageError } from './errors.js';
@@ -24,3 +25,16 @@ export { EXAMPLE_FIDS, exampleKey, personalizedExampleImage, personalizeExample 
 export type { ExampleCard, PersonalizeOptions } from './examples/personalize.js';
 export { ExampleHost, ExampleHostError } from './examples/host.js';
 export type { HostKey } from './examples/host.js';
+export {
+  CPS_APPLET,
+  CPS_MODULE_AID,
+  CPS_PACKAGE_AID,
+  createGpCard,
+  DEFAULT_TEST_KEY,
+  GP_ISD_AID,
+  GpCard,
+  gpCardImageJson,
+  GpImageError,
+  saveGpCardImage,
+} from './gp/index.js';
+export type { Applet, AppletModel, AppletModelEntry, GpCardImage, GpCardOptions } from './gp/index.js';
