@@ -25,16 +25,50 @@ export { EXAMPLE_FIDS, exampleKey, personalizedExampleImage, personalizeExample 
 export type { ExampleCard, PersonalizeOptions } from './examples/personalize.js';
 export { ExampleHost, ExampleHostError } from './examples/host.js';
 export type { HostKey } from './examples/host.js';
+// The GlobalPlatform card; its image constants and default memory carry a GP_ prefix here, beside
+// the social-security card's.
 export {
+  APP_LIFE_CYCLE,
+  AppletException,
+  ATR_CONTACT,
+  ATR_CONTACTLESS,
+  builtInAppletModels,
+  CARD_LIFE_CYCLE,
   CPS_APPLET,
   CPS_MODULE_AID,
   CPS_PACKAGE_AID,
   createGpCard,
+  DEFAULT_I,
+  DEFAULT_MEMORY as GP_DEFAULT_MEMORY,
   DEFAULT_TEST_KEY,
+  FACTORY_KEY_VERSION,
   GP_ISD_AID,
   GpCard,
   gpCardImageJson,
   GpImageError,
+  IMAGE_FORMAT as GP_IMAGE_FORMAT,
+  IMAGE_VERSION as GP_IMAGE_VERSION,
+  INERT_APPLET,
+  ISD_PRIVILEGES,
+  PRIV,
   saveGpCardImage,
+  SSD_MODEL,
+  SSD_MODULE_AID,
+  SSD_PACKAGE_AID,
 } from './gp/index.js';
-export type { Applet, AppletModel, AppletModelEntry, GpCardImage, GpCardOptions } from './gp/index.js';
+export type {
+  Applet,
+  AppletCommand,
+  AppletContext,
+  AppletModel,
+  AppletModelEntry,
+  AppletResponse,
+  AppletStorage,
+  CardLifeCycleName,
+  DiversificationMethod,
+  GpCardImage,
+  GpCardOptions,
+  PersonalizationContext,
+  RandomSource,
+  StaticKeys,
+} from './gp/index.js';

@@ -5,7 +5,7 @@
 // tarball holds (no tests, benches or source maps; types for every export), that only the export
 // paths resolve, that the CLI finds its shipped files, and that a TypeScript consumer type-checks.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,7 +125,7 @@ t.test('the installed CLI finds its shipped files', async (t) => {
   t.match(JSON.parse(demo.stdout.split('\n')[0]!), { run: { counts: { issued: 1 } } }, 'examples/');
 });
 
-t.test('a TypeScript consumer type-checks against the installed declarations', async (t) => {
+t.test('a TypeScript consumer, and every import the docs show, type-check against the installed declarations', async (t) => {
   const imports = areas.map((a, i) => `import * as m${i} from '${a.path}';`).join('\n');
   writeFileSync(
     join(project, 'consumer.mts'),
@@ -142,9 +142,21 @@ export const cards = (r: PrepResult): number | undefined => r.manifest?.cards;
 export const all = [${areas.map((_, i) => `m${i}`).join(', ')}];
 `,
   );
+  // Every name the docs import from the package exists there (one file per import, so that names
+  // shown from two areas do not clash).
+  const docImports = readdirSync(join(repo, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .flatMap((f) => [...readFileSync(join(repo, 'docs', f), 'utf8').matchAll(/^import (?:type )?\{([^}]*)\} from '(cardsmith\/[a-z0-9]+)';$/gm)].map((m) => ({ f, names: m[1]!, from: m[2]! })));
+  t.ok(docImports.length > areas.length, `${docImports.length} imports in docs/`);
+  const checked = docImports.map((d, i) => {
+    const names = d.names.split(',').map((n) => n.trim().replace(/^type /, '').split(' as ')[0]!).filter(Boolean);
+    const file = `doc-import-${i + 1}.mts`;
+    writeFileSync(join(project, file), `// docs/${d.f}\nexport type { ${names.join(', ')} } from '${d.from}';\n`);
+    return file;
+  });
   writeFileSync(
     join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], skipLibCheck: true }, files: ['consumer.mts'] }),
+    JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], skipLibCheck: true }, files: ['consumer.mts', ...checked] }),
   );
   const r = await run(process.execPath, [tsc, '-p', join(project, 'tsconfig.json')], { cwd: project }).catch((e: { stdout: string; code: number }) => e);
   t.equal('code' in r ? r.code : 0, 0, r.stdout || 'tsc: no errors');
