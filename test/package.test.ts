@@ -3,7 +3,8 @@
 // linked from the repo's install: no network), then every ```js run example of docs/api.md run
 // from there with its printed output compared to the ```text block after it. Also: what the
 // tarball holds (no tests, benches or source maps; types for every export), that only the export
-// paths resolve, that the CLI finds its shipped files, and that a TypeScript consumer type-checks.
+// paths resolve, that the CLI finds its shipped files, and that a TypeScript consumer and every
+// import docs/ shows type-check.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,8 @@ interface PackJson {
 }
 
 async function npmPack(cwd: string, args: string[]): Promise<PackJson> {
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', ...args], { cwd, maxBuffer: 64 << 20 });
+  const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', ...args], { cwd, env, maxBuffer: 64 << 20 });
   return (JSON.parse(stdout) as PackJson[])[0]!;
 }
 
