@@ -101,10 +101,12 @@ t.test('every runnable example of docs/api.md prints what the page says, from th
   }));
   t.equal(examples.length, (page.match(/^```js run$/gm) ?? []).length, 'each runnable example has its output block');
   for (const a of areas) t.ok(examples.some((e) => e.code.includes(`from '${a.path}'`)), `an example imports ${a.path}`);
+  const scratch = join(tmp, 'scratch'); // the examples' own temporary folders, removed with the rest
+  mkdirSync(scratch);
   for (const [i, e] of examples.entries()) {
     const file = join(project, `example-${i + 1}.mjs`);
     writeFileSync(file, e.code);
-    const { stdout } = await run(process.execPath, [file], { cwd: project });
+    const { stdout } = await run(process.execPath, [file], { cwd: project, env: { ...process.env, TMPDIR: scratch } });
     t.equal(stdout, e.expected, `example: ${e.section}`);
   }
 });
