@@ -3,10 +3,12 @@
 // batch-manifest.schema.json for manifest.json. The files are the source: what validation enforces
 // is exactly what is published.
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
-import CARD_SCRIPT_SCHEMA from '../schemas/card-script.schema.json' with { type: 'json' };
-import BATCH_MANIFEST_SCHEMA from '../schemas/batch-manifest.schema.json' with { type: 'json' };
+import cardScriptSchema from '../schemas/card-script.schema.json' with { type: 'json' };
+import batchManifestSchema from '../schemas/batch-manifest.schema.json' with { type: 'json' };
 
-export { BATCH_MANIFEST_SCHEMA, CARD_SCRIPT_SCHEMA };
+// Typed as plain objects so that the package's declarations do not import the JSON files.
+export const CARD_SCRIPT_SCHEMA: Readonly<Record<string, unknown>> = cardScriptSchema;
+export const BATCH_MANIFEST_SCHEMA: Readonly<Record<string, unknown>> = batchManifestSchema;
 
 // ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
 const Ajv = AjvModule.default;

@@ -109,6 +109,7 @@ export class RegistryFileError extends CardsmithError {
  * Opens (creating when missing, mode 0600) and migrates the registry file. `what` prefixes messages
  * ("registry", "serials"). WAL: readers (prep's holder checks, `cardsmith verify`) never wait for a
  * station's write.
+ * @internal (keeps better-sqlite3's types out of the package's declarations)
  */
 export function openRegistryDb(path: string, what: string, busyTimeoutMs: number): Database.Database {
   if (!existsSync(dirname(path))) throw new RegistryFileError(`${what}: the folder of ${path} does not exist`);
