@@ -81,7 +81,7 @@ export interface SealedApduStep {
 }
 
 /**
- * Native social-security COS line protection (STANDARDS.md §3): GET CHALLENGE, then optionally
+ * Native social-security COS line protection (the PBOC-style COS, JR/T 0025): GET CHALLENGE, then optionally
  * encrypt the data under `encryptKey` (ISO 9797-1 padding 2, ECB), then append the 4-byte PBOC MAC
  * under `macKey` over header ‖ Lc ‖ data with IV = challenge ‖ zeros. Used for 84 D4 WRITE KEY,
  * 04 D6 / 04 DC UPDATE with MAC, 84 1E/18/16 BLOCK commands. The exact byte layout is the one
@@ -180,7 +180,7 @@ export interface CheckStep {
 
 
 // ---------------------------------------------------------------------------------------------
-// Added by data preparation (issue 6, item 5). The built-in sscard profile diversifies its keys
+// Added by data preparation. The built-in sscard profile diversifies its keys
 // with the card's ATR and its EF05 card identification code carries a MAC over the chip id, and
 // the GP profile rotates the ISD keys to keys diversified with the KDD: none of these can be
 // computed, hence sealed, at prep. These additions let a script name them as recipes that the

@@ -1,4 +1,4 @@
-// Batch input (issue 6 item 4): a batch of cardholder records in CSV (UTF-8, header row) or JSON
+// Batch input: a batch of cardholder records in CSV (UTF-8, header row) or JSON
 // Lines, read as a stream and checked record by record against the profile's record declaration
 // (record.fields, record.rules, record.key). Memory stays flat whatever the batch size: one
 // record at a time, a digest per key for duplicate detection, and at most `maxRejects` rejects

@@ -1,4 +1,4 @@
-// The batch journal (DESIGN.md, Journal): SQLite in the batch folder, the per-record state machine,
+// The batch journal (docs/runner.md): SQLite in the batch folder, the per-record state machine,
 // atomic claims for N stations and several processes, crash recovery's decision table.
 export { Journal, JOURNAL_FILE, normalizeChip } from './journal.js';
 export type { IssueOptions, JournalHooks, JournalOptions, JournalPlan, RecoverOptions, RecoveryOutcome, RejectOptions } from './journal.js';

@@ -1,5 +1,5 @@
 // The batch journal: DIR/journal.sqlite (better-sqlite3 12, WAL, synchronous=FULL). Per record the
-// state machine of DESIGN.md
+// state machine
 //
 //     pending ──claimNext──> in-progress(station, attempt) ──issue──────> issued
 //        ^                        │  ├──rejectCard(retry)──> pending (card to the reject box)

@@ -1,4 +1,4 @@
-// Data preparation (issue 6, item 5; docs/prep.md): streams a checked batch through a loaded
+// Data preparation (docs/prep.md): streams a checked batch through a loaded
 // profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
 // one CardScript per accepted record, sealed (personalization/sealed.ts) and built beside --out
 // before it is renamed into place (./output.ts). Memory stays constant: one record at a time,

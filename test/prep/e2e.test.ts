@@ -1,4 +1,4 @@
-// Issue 6 "Must show": prep a batch for each built-in profile, run every script on a blank
+// End to end: prep a batch for each built-in profile, run every script on a blank
 // simulated card with the runner's executor (personalization/runner/executor.ts), read the cards
 // back to the expected records.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// card.maxCommandData / card.maxResponseLength / card.protocols (issue 6: "scripts use the fewest
+// card.maxCommandData / card.maxResponseLength / card.protocols ("scripts use the fewest
 // APDUs the card allows"): defaults, the built-in profiles against the simulated card's real
 // limits (its I/O buffer, the protocols its ATR offers), and the validation rules. The broken
 // corpus (broken/apdu-length-*.yaml) holds the file:line:column cases.

@@ -1,4 +1,4 @@
-// Issue 7, Must show (e): a batch run through pcscd + vpcd on a served card. `cardsmith sim serve`
+// A batch run through pcscd + vpcd on a served card. `cardsmith sim serve`
 // (the built binary, a child process) puts a blank social-security card into "Virtual PCD 00 00";
 // `cardsmith run` drives it through a stations file whose one station is a `manual` mover with that
 // PC/SC reader as encoder. The card is issued, the served card is then "taken out" (sim serve
