@@ -1,4 +1,4 @@
-// Issue 6, last item: scripts use the fewest APDUs the card allows. A 5000-byte photo (and an
+// Scripts use the fewest APDUs the card allows. A 5000-byte photo (and an
 // 8192-byte one, the whole EF08) prepared with the built-in sscard-gen3 (card.maxCommandData
 // 1024, maxResponseLength 65536: extended-length APDUs) and with the same profile held to the
 // short defaults (255 / 256): the scripts' UPDATE BINARY and READ BINARY counts, their exact

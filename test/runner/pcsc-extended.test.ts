@@ -1,4 +1,4 @@
-// Issue 6, last item, through the real PC/SC stack: a script prepared with the built-in
+// Through the real PC/SC stack: a script prepared with the built-in
 // sscard-gen3 (card.maxCommandData 1024, maxResponseLength 65536) and a 5000-byte photo runs with
 // the runner's executor over PcscTransport → pcscd → vpcd → `cardsmith sim serve` (the built
 // binary, a child process). The extended-length APDUs reach the card as sent (sim serve logs each
