@@ -5,7 +5,7 @@
 import { clip } from '../bytes/index.js';
 import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
-export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitCodeOf as exitCodeFor } from '../errors/index.js';
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/index.js';
 
 /** Bad arguments or bad input files: exit 2. */
 export class UsageError extends CardsmithError {

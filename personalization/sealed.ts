@@ -204,14 +204,15 @@ export function checkOtherFiles(dir: string, m: BatchManifest): void {
 }
 
 /**
- * The font specs of the batch's card faces (its copies under fonts/, in search order), for a batch
- * with faces; refuses a batch with faces prepared before prep copied the fonts into the batch.
+ * The font specs of the batch's card faces: its copies under fonts/, in search order. A batch
+ * prepared before prep copied the fonts lists none; its faces use CARDSMITH_FONTS and the
+ * system fonts, with a warning (the profile file is not read at run time).
  */
-export function batchFonts(dir: string, m: BatchManifest, hasFaces: boolean): string[] {
+export function batchFonts(dir: string, m: BatchManifest, warn: (text: string) => void): string[] {
   const fonts = m.files.fonts;
   if (fonts === undefined) {
-    if (!hasFaces) return [];
-    throw new BatchInputError(`${join(dir, MANIFEST_FILE)}: prepared by an earlier cardsmith, which did not copy the profile's face fonts into the batch folder: prepare the batch again with cardsmith prep into a new folder`);
+    warn(`${join(dir, MANIFEST_FILE)}: prepared by an earlier cardsmith, which did not copy the profile's face fonts into the batch: faces use CARDSMITH_FONTS and the system fonts (prepare the batch again to print with the profile's fonts)`);
+    return [];
   }
   return fonts.map((f) => join(dir, FONTS_DIR, f.name) + (f.member ? `#${f.member}` : ''));
 }

@@ -7,7 +7,7 @@
 // binary data of a fixed size (648 × 1016 dots × bits per dot / 8) before its CR. The printer
 // answers "OK" or an error text; read commands (R…, Sk) answer with data. This module encodes and
 // parses both directions; the driver (evolis.ts) and the simulated printer's TCP server
-// (sim-printer.ts) share it, so they cannot drift apart.
+// (sim-printer/machine.ts) share it, so they cannot drift apart.
 //
 // Answers seen in public integrations of Evolis printers (error management Pem;2, the host
 // handles errors): OK, ERROR, ERROR CDE (unknown command), ERROR PARAMETRES, NEED CLEANING,

@@ -154,8 +154,6 @@ function photoDirsOf(batch: Batch): string[] {
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   // The manifest is prep's (its MAC), so are the files loadBatch checked against it: before the journal or any card.
   await checkManifestMac(batch.dir, batch.manifest, o.provider);
-  // The faces' fonts are the batch's copies (fonts/): the profile file is not read.
-  const fonts = batchFonts(batch.dir, batch.manifest, [...batch.scripts.values()].some((s) => s.face));
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
   const lock = o.lock ? { release: () => {} } : lockBatch(batch.dir);
@@ -208,14 +206,15 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     if (simCardsLeft.length > 0 && !o.resume) {
       throw new ResumeNeededError(`simulated printer(s) ${simCardsLeft.join(', ')} still have a card in the encoder from a run that did not end: run again with --resume so those cards are inspected first`);
     }
-    // Faces: the batch's copies of the profile's face.fonts, then CARDSMITH_FONTS and the system
-    // fonts; photo files where photoDirsOf finds them. Set up at the first face.
+    // Faces: the batch's copies of the profile's face.fonts (the profile file is not read), then
+    // CARDSMITH_FONTS and the system fonts; photo files where photoDirsOf finds them. Set up at
+    // the first face, so a run with nothing to print never looks at fonts.
     let faces: BatchFaces | undefined;
     const faceOf = (id: string): Uint8Array | undefined => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
       const warn = (text: string) => emit({ type: 'message', level: 'warn', text });
-      faces ??= new BatchFaces({ fonts: [...fonts, ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
+      faces ??= new BatchFaces({ fonts: [...batchFonts(batch.dir, batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
       const png = faces.render(id, f).png;
       if (o.keepFaces ?? true) {
         privateDirSync(join(batch.dir, 'faces'));

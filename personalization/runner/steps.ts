@@ -8,7 +8,7 @@ import type { DgiInput } from '../../globalplatform/index.js';
 import { encodeCommand, isSensitiveDgi, MAX_EXTENDED_DATA, MAX_EXTENDED_LE, MAX_SHORT_LE } from '../../iso7816/index.js';
 import { issueCertificate } from '../../keys/ca.js';
 import type { KeygenCertStep, OpenStep, SealedKey, Step } from '../script.js';
-import { completeParts } from './run-parts.js';
+import { completeParts } from './run-apdu-parts.js';
 import {
   asKeyFault,
   commandApdu,

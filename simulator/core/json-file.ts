@@ -29,7 +29,7 @@ export function writeJsonAtomicSync(path: string, value: unknown): void {
 }
 
 /** The same for any content (a kept card's face PNG beside its image). */
-export function writeFileAtomicSync(path: string, content: string | Uint8Array): void {
+function writeFileAtomicSync(path: string, content: string | Uint8Array): void {
   const tmp = tempPath(path);
   try {
     const fd = openSync(tmp, 'wx', 0o600);

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import yargs from 'yargs';
 import { reportCommand } from '../../bin/commands/report.js';
 import type { Io } from '../../bin/io.js';
-import { exitCodeFor, messageFor, UsageError } from '../../bin/errors.js';
+import { messageFor, UsageError } from '../../bin/errors.js';
+import { exitCodeOf } from '../../errors/index.js';
 import { Journal, JOURNAL_FILE } from '../../personalization/journal/index.js';
 import { buildReport, durationStats, faceFileName, FACES_DIR, formatReportText, renderReportHtml, reportFromDir } from '../../personalization/report/index.js';
 import { encodePng } from '../../faces/index.js';
@@ -136,7 +137,7 @@ async function runReport(args: string[]): Promise<{ code: number; out: string; e
       .parseAsync();
   } catch (e) {
     io.err(`cardsmith: ${messageFor(e)}`);
-    return { code: exitCodeFor(e), out, err };
+    return { code: exitCodeOf(e), out, err };
   }
   return { code: ctx.exitCode, out, err };
 }
