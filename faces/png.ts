@@ -67,14 +67,7 @@ export function encodePng(img: RgbImage, options: { gray?: boolean; text?: Recor
     if (!/^[\x0a\x20-\x7e\xa0-\xff]*$/.test(v)) throw new RangeError(`png: tEXt ${k}: the text must be Latin-1 without control characters`);
     return chunk('tEXt', Uint8Array.from(Buffer.from(`${k}\0${v}`, 'latin1')));
   });
-  const parts = [SIGNATURE, chunk('IHDR', ihdr), ...texts, chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatAll([SIGNATURE, chunk('IHDR', ihdr), ...texts, chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }
 
 /**

@@ -7,6 +7,7 @@ import t from 'tap';
 import { concat, toHex } from '../../bytes/index.js';
 import { encodeDgi } from '../../iso7816/index.js';
 import { createGpCard, CPS_MODULE_AID, CPS_PACKAGE_AID, type GpCard } from '../../simulator/gp/index.js';
+import { xorshift32 } from '../helpers/rng.js';
 import {
   capDataBlock,
   cmd,
@@ -27,18 +28,7 @@ import {
 
 const TOTAL = 24_000;
 
-/** xorshift32: seedable, the same sequence everywhere. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+const rng = xorshift32;
 
 const INS = [0xa4, 0x50, 0x82, 0xca, 0xcb, 0xf2, 0xe6, 0xe8, 0xe4, 0xd8, 0xf0, 0xe2, 0xb2, 0xc0, 0x70, 0x84, 0x20, 0x00, 0xff];
 const CLA = [0x00, 0x80, 0x84, 0x04, 0x01, 0x10, 0x0c, 0xff, 0x40, 0xc0, 0xa0];
