@@ -49,7 +49,7 @@ async function served(t: Test, args: string[]) {
   return s;
 }
 
-t.test('(e) a batch run through pcscd + vpcd on a served card: issued, and the card verifies', { skip }, async (t) => {
+t.test('a batch run through pcscd + vpcd on a served card: issued, and the card verifies', { skip }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'cardsmith-runner-pcsc-'));
   // A demo key store + the sscard-gen3 example input; then a batch of its own (1 record) in batch/.
   const demo = join(root, 'demo');
