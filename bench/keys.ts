@@ -55,21 +55,34 @@ function perCardFloor(i: number): number {
   return 8;
 }
 
-async function cardsPerSecond(perCard: (i: number) => number | Promise<number>, minMs = 1500, rounds = 5): Promise<{ cps: number; usPerCard: number }> {
-  for (let i = 0; i < 20; i++) await perCard(i); // warm-up
-  const samples: number[] = [];
+interface Subject {
+  name: string;
+  perCard: (i: number) => number | Promise<number>;
+  note?: string;
+}
+
+/**
+ * Cards per second for each subject, their rounds interleaved (floor, file, HSM, floor, …) after a
+ * warm-up of each, so load from elsewhere falls on all alike; median per subject, and each round's
+ * time ratio to the floor's round.
+ */
+async function interleaved(subjects: Subject[], rounds = 7, sliceMs = 250): Promise<{ cps: number[]; roundRatios: number[][] }> {
+  for (const s of subjects) for (let i = 0; i < 20; i++) await s.perCard(i);
+  const samples: number[][] = subjects.map(() => []);
   let i = 0;
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    let n = 0;
-    while (Number(process.hrtime.bigint() - t0) / 1e6 < minMs / rounds) {
-      await perCard(i++);
-      n++;
+    for (const [k, s] of subjects.entries()) {
+      const t0 = process.hrtime.bigint();
+      let n = 0;
+      while (Number(process.hrtime.bigint() - t0) / 1e6 < sliceMs) {
+        await s.perCard(i++);
+        n++;
+      }
+      samples[k]!.push((n * 1e9) / Number(process.hrtime.bigint() - t0));
     }
-    samples.push((n * 1e9) / Number(process.hrtime.bigint() - t0));
   }
-  const cps = median(samples);
-  return { cps, usPerCard: 1e6 / cps };
+  const floor = samples[0]!;
+  return { cps: samples.map(median), roundRatios: samples.map((x) => x.map((c, r) => floor[r]! / c)) };
 }
 
 async function fill(s: FileKeyStore | Pkcs11KeyStore) {
@@ -79,14 +92,13 @@ async function fill(s: FileKeyStore | Pkcs11KeyStore) {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardsmith-bench-keys-'));
-const rows: { name: string; cps: number; usPerCard: number; note?: string }[] = [];
+const subjects: Subject[] = [{ name: 'raw cipher floor (node:crypto / noble, keys in hand)', perCard: perCardFloor }];
+const closers: (() => Promise<void>)[] = [];
 try {
-  rows.push({ name: 'raw cipher floor (node:crypto / noble, keys in hand)', ...(await cardsPerSecond(perCardFloor)) });
-
   const file = await FileKeyStore.create(join(tmp, 'bench.keys'), new TextEncoder().encode('bench passphrase only'), { scryptLog2N: 14 });
+  closers.push(() => file.close());
   await fill(file);
-  rows.push({ name: 'file store (KeyProvider.deriveCardKeys)', ...(await cardsPerSecond((i) => perCardProvider(file, i))) });
-  await file.close();
+  subjects.push({ name: 'file store (KeyProvider.deriveCardKeys)', perCard: (i) => perCardProvider(file, i) });
 
   let skip: string | undefined;
   if (!existsSync(SOFTHSM2_MODULE)) skip = `SoftHSM2 not installed (${SOFTHSM2_MODULE}; Debian package softhsm2)`;
@@ -98,28 +110,26 @@ try {
     execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', '123456', '--so-pin', '12345678'], { stdio: 'ignore' });
     try {
       const hsm = await Pkcs11KeyStore.init({ module: SOFTHSM2_MODULE, token: 'bench', pin: '123456', auditPath: join(tmp, 'hsm.audit') });
+      closers.push(() => hsm.close());
       await fill(hsm);
-      rows.push({
-        name: 'SoftHSM2 via PKCS#11 (derivation in the token)',
-        ...(await cardsPerSecond((i) => perCardProvider(hsm, i))),
-        note: '14 C_DeriveKey + 3 C_Sign + 2 C_CreateObject per card',
-      });
-      await hsm.close();
+      subjects.push({ name: 'SoftHSM2 via PKCS#11 (derivation in the token)', perCard: (i) => perCardProvider(hsm, i), note: '14 C_DeriveKey + 3 C_Sign + 2 C_CreateObject per card' });
     } catch (e) {
       skip = `SoftHSM2 part failed: ${(e as Error).message}`;
     }
   }
-  const floor = rows[0]!.cps;
+  const { cps, roundRatios } = await interleaved(subjects);
+  const rows = subjects.map((s, k) => ({ name: s.name, cps: cps[k]!, usPerCard: 1e6 / cps[k]!, ratioToFloor: cps[0]! / cps[k]!, roundRatios: roundRatios[k]!, ...(s.note ? { note: s.note } : {}) }));
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ keysPerCard: 8, rows: rows.map((r) => ({ ...r, ratioToFloor: floor / r.cps })), ...(skip ? { skipped: skip } : {}) }));
+    console.log(JSON.stringify({ keysPerCard: 8, rows, ...(skip ? { skipped: skip } : {}) }));
   } else {
-    console.log('bench/keys: per-card derivation of 8 keys (3 emv 3DES + 3 kdf3 AES-128 + 2 two-level PBOC 3DES), one run; median of 5 rounds\n');
+    console.log('bench/keys: per-card derivation of 8 keys (3 emv 3DES + 3 kdf3 AES-128 + 2 two-level PBOC 3DES); 7 interleaved rounds after a warm-up, medians\n');
     for (const r of rows) {
-      const ratio = r === rows[0] ? 'floor' : `${(floor / r.cps).toFixed(1)}× the floor's time`;
+      const ratio = r === rows[0] ? 'floor' : `${r.ratioToFloor.toFixed(1)}× the floor's time (rounds ${Math.min(...r.roundRatios).toFixed(1)}–${Math.max(...r.roundRatios).toFixed(1)})`;
       console.log(`${r.name.padEnd(50)} ${r.cps.toFixed(0).padStart(8)} cards/s  ${r.usPerCard.toFixed(1).padStart(8)} µs/card  ${ratio}${r.note ? `  (${r.note})` : ''}`);
     }
     if (skip) console.log(`\nSoftHSM2: skipped — ${skip}`);
   }
 } finally {
+  for (const close of closers) await close();
   rmSync(tmp, { recursive: true, force: true });
 }
