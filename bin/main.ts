@@ -2,23 +2,7 @@
 // `run` never calls process.exit, so tests drive it in-process.
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { apduCommand } from './commands/apdu.js';
-import { cryptoCommand } from './commands/crypto/index.js';
-import { gpCommand } from './commands/gp/index.js';
-import { keysCommand } from './commands/keys/index.js';
-import { profileCommand } from './commands/profile/index.js';
-import { prepCommand } from './commands/prep.js';
-import { readersCommand } from './commands/readers.js';
-import { simCommand } from './commands/sim/index.js';
-import { selftestCommand } from './commands/selftest.js';
-import { runCommand } from './commands/run.js';
-import { reportCommand } from './commands/report.js';
-import { demoCommand } from './commands/demo.js';
-import { verifyCommand } from './commands/verify.js';
-import { scriptCommand } from './commands/script.js';
-import { auditCommand } from './commands/audit.js';
-import { serialsCommand } from './commands/serials.js';
-import { registryCommand, reworkCommand } from './commands/rework.js';
+import { COMMAND_NAMES, lazyCommand } from './commands/index.js';
 import type { Ctx } from './context.js';
 import { exitCodeOf } from '../errors/index.js';
 import { EXIT_OK, messageFor, UsageError } from './errors.js';
@@ -35,24 +19,8 @@ export async function run(argv: string[], io: Io = processIo, signal?: AbortSign
   const parser = yargs(argv)
     .scriptName('cardsmith')
     .usage('cardsmith: smart-card personalization, secure channels and a card simulator\n\nUsage: $0 <command> [options]')
-    .command(cryptoCommand(ctx))
-    .command(gpCommand(ctx))
-    .command(keysCommand(ctx))
-    .command(profileCommand(ctx))
-    .command(prepCommand(ctx))
-    .command(selftestCommand(ctx))
-    .command(readersCommand(ctx))
-    .command(apduCommand(ctx))
-    .command(simCommand(ctx))
-    .command(runCommand(ctx))
-    .command(reportCommand(ctx))
-    .command(demoCommand(ctx))
-    .command(verifyCommand(ctx))
-    .command(scriptCommand(ctx))
-    .command(auditCommand(ctx))
-    .command(serialsCommand(ctx))
-    .command(registryCommand(ctx))
-    .command(reworkCommand(ctx))
+    // Each command's module loads only when that command runs (bin/commands/index.ts).
+    .command(COMMAND_NAMES.map((name) => lazyCommand(ctx, name)))
     .demandCommand(1, 'name a command (cardsmith --help lists them)')
     .recommendCommands()
     .showHelpOnFail(false)

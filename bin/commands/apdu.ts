@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { toHex } from '../../bytes/index.js';
 import { formatSw, swMeaning } from '../../iso7816/index.js';
 import {
@@ -73,8 +74,7 @@ function jsonEntry(r: StepResult, script: boolean): Record<string, unknown> {
 
 export function apduCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'apdu [apdus..]',
-    describe: 'send command APDUs (arguments or a script file) to a card and show the responses',
+    ...about('apdu'),
     builder: (y) =>
       y
         .positional('apdus', {

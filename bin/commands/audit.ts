@@ -4,6 +4,7 @@
 // 2 when FILE cannot be read.
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { verifyAuditLog } from '../../keys/audit.js';
 import { AuditError } from '../../keys/errors.js';
 import type { Ctx } from '../context.js';
@@ -13,8 +14,7 @@ import { outputOptions } from '../options.js';
 
 export function auditCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'audit',
-    describe: 'hash-chained audit logs: verify a batch audit log (DIR/audit.log) or any cardsmith audit log',
+    ...about('audit'),
     builder: (y) =>
       y
         .command({

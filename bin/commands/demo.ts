@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { createDemoKeyStore, DEMO_SEAL_KEY } from '../../personalization/demo.js';
 import { prepBatch } from '../../personalization/prep/index.js';
@@ -51,8 +52,7 @@ function exampleBatch(dir: string, n: number | undefined): { path: string; recor
 
 export function demoCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'demo',
-    describe: 'the whole job on simulated cards: a demo key store, prep of the example batch, a run on 4 simulated stations, the report',
+    ...about('demo'),
     builder: (y) =>
       y
         .options({

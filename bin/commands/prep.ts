@@ -2,6 +2,7 @@
 // folder was written, 2 for bad inputs (invalid profile, invalid batch: the rejects report and
 // nothing else), 1 when an operation failed (key store, file system).
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { formatReject } from '../../personalization/batch/errors.js';
 import { prepBatch, type PrepProgress } from '../../personalization/prep/index.js';
 import type { BatchManifest } from '../../personalization/script.js';
@@ -27,8 +28,7 @@ interface PrepArgs extends StoreArgs {
 
 export function prepCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'prep',
-    describe: 'data preparation: turn a batch of records into one personalization script per card (secrets sealed)',
+    ...about('prep'),
     builder: (y) =>
       y
         .options({

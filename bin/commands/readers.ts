@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { toHex } from '../../bytes/index.js';
 import { listReaders } from '../../transport/index.js';
 import type { Ctx } from '../context.js';
@@ -6,8 +7,7 @@ import { outputOptions } from '../options.js';
 
 export function readersCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'readers',
-    describe: 'list the PC/SC readers and whether a card is in each (with its ATR)',
+    ...about('readers'),
     builder: (y) =>
       y
         .options({ json: { ...outputOptions.json, describe: 'machine-readable output: one JSON array, an object per reader' } })

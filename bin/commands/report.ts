@@ -6,6 +6,7 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { writePrivateFileSync } from '../../files/private.js';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { JournalError } from '../../personalization/journal/index.js';
 import { formatReportText, REPORT_HTML_HEAD, reportFromDir } from '../../personalization/report/index.js';
 import { checkedBatch, openBatchJournal } from '../batch.js';
@@ -34,8 +35,7 @@ function refuseNonReport(file: string): void {
 
 export function reportCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'report <dir>',
-    describe: 'summarize a batch from its journal: counts, reject reasons, stations, timings, duplicates',
+    ...about('report'),
     builder: (y) =>
       y
         .positional('dir', { type: 'string', describe: 'the batch folder (holds journal.sqlite)' })

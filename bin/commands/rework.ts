@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { about } from './index.js';
 import { DoubleIssueError, Journal, JournalError, StaleClaimError } from '../../personalization/journal/index.js';
 import { CARD_STATES, RegistryConflictError, RegistryStateError, type CardState } from '../../personalization/registry/index.js';
 import { reservationFor } from '../../personalization/registry/reservation.js';
@@ -73,8 +74,7 @@ function withRework(ctx: Ctx, a: ReworkArgs, fn: (c: ReworkContext) => void, don
 
 export function reworkCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'rework',
-    describe: "an operator's decision on one record: requeue it, or resolve a record in review (journal, registry and audit log)",
+    ...about('rework'),
     builder: (y) =>
       y
         .command({
@@ -134,8 +134,7 @@ function loadReworkBatch(dir: string): ReturnType<typeof loadBatch> {
 
 export function registryCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'registry',
-    describe: "the bureau's issuance registry: every card ever issued (keyed hashes of ID numbers, never the numbers)",
+    ...about('registry'),
     builder: (y) =>
       y
         .command({

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { JournalError } from '../../personalization/journal/index.js';
 import { createProgress } from '../../personalization/progress/index.js';
 import { lockBatch } from '../../personalization/runner/lock.js';
@@ -115,8 +116,7 @@ export function report(ctx: Ctx, res: RunResult, json: boolean): void {
 
 export function runCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'run <dir>',
-    describe: 'personalize a prepared batch on card stations (printers, readers or simulated), journaled',
+    ...about('run'),
     builder: (y) =>
       y
         .positional('dir', { type: 'string', describe: 'the batch folder (manifest.json + cards.jsonl, from cardsmith prep)' })

@@ -10,6 +10,7 @@
 // store, which these commands do not open: a note says so).
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { fromHex } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
 import { formatCommand, parseCommand } from '../../iso7816/index.js';
@@ -222,8 +223,7 @@ function schemaCommand(ctx: Ctx): CommandModule {
 
 export function scriptCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'script <command>',
-    describe: "a batch folder's card scripts: show one readably, export a plain one for cardsmith apdu --script",
+    ...about('script'),
     builder: (y) => y.command(showCommand(ctx)).command(exportCommand(ctx)).command(schemaCommand(ctx)).demandCommand(1, 'name a script command (cardsmith script --help lists them)'),
     handler: () => undefined,
   };

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { checkVector, loadVectorFiles } from '../../crypto/known-answers.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED } from '../errors.js';
@@ -6,8 +7,7 @@ import { installPath } from '../paths.js';
 
 export function selftestCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'selftest',
-    describe: 'check this installation against every published known-answer vector in test-vectors/',
+    ...about('selftest'),
     builder: (y) =>
       y
         .options({

@@ -3,6 +3,7 @@
 // value of every counter and every range handed to a batch. Exit 0; 2 when FILE is not a registry.
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import { SerialRegistry, SerialRegistryError } from '../../personalization/serials/registry.js';
 import type { Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -11,8 +12,7 @@ import { outputOptions } from '../options.js';
 
 export function serialsCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'serials',
-    describe: 'the serial registry: card numbers allocated across batches without gaps or repeats',
+    ...about('serials'),
     builder: (y) =>
       y
         .command({

@@ -11,6 +11,7 @@
 //     with no card in the hopper, hopper cards whose record is not issued, several cards for one
 //     record and issued cards in the reject bin are failures too; exit 0 when all is well, 1 otherwise.
 import type { CommandModule } from 'yargs';
+import { about } from './index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { normalizeChip, type Journal, type JournalRecord } from '../../personalization/journal/index.js';
 import { reasonOf, type Batch } from '../../personalization/runner/run.js';
@@ -319,8 +320,7 @@ async function simOutputWith(ctx: Ctx, a: VerifyArgs, batch: Batch, provider: Ke
 
 export function verifyCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'verify <dir>',
-    describe: "check a batch's cards: the journal's verification summary, re-verify the card in a reader, or the cards simulated printers kept",
+    ...about('verify'),
     builder: (y) =>
       y
         .positional('dir', { type: 'string', describe: 'the batch folder (with the journal of cardsmith run)' })

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { about } from '../index.js';
 import type { Ctx } from '../../context.js';
 import { cipherCommand } from './cipher.js';
 import { deriveCommand } from './derive.js';
@@ -9,8 +10,7 @@ import { keygenCommand, signCommand, verifyCommand } from './sm2.js';
 
 export function cryptoCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'crypto <command>',
-    describe: 'stateless calculators: KCV, key derivation, ciphers, MACs, hashes, SM2',
+    ...about('crypto'),
     builder: (y) =>
       y
         .command(kcvCommand(ctx))

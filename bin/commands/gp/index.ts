@@ -2,6 +2,7 @@
 // 2.3.1; SCP02 / SCP03), the GlobalPlatformPro way: the library does the work, these files parse
 // arguments and print.
 import type { CommandModule } from 'yargs';
+import { about } from '../index.js';
 import type { Ctx } from '../../context.js';
 import { capCommand } from './cap.js';
 import { deleteCommand } from './delete.js';
@@ -15,8 +16,7 @@ import { storeDataCommand } from './store-data.js';
 
 export function gpCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'gp <command>',
-    describe: 'GlobalPlatform cards: info, list, load/install CAP files, delete, keys, lock, personalize (SCP02/SCP03)',
+    ...about('gp'),
     builder: (y) =>
       y
         .command(infoCommand(ctx))

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { about } from '../index.js';
 import type { Ctx } from '../../context.js';
 import { auditCommand } from './audit.js';
 import { caImportCommand, caInitCommand, issueCertCommand } from './ca.js';
@@ -13,8 +14,7 @@ import { rotateCommand } from './rotate.js';
 
 export function keysCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'keys <command>',
-    describe: 'the issuer key store: ceremonies, rotation, audit, derivation KCVs and the SM2 card CA (docs/keys.md)',
+    ...about('keys'),
     builder: (y) =>
       y
         .command(initCommand(ctx))

@@ -1,5 +1,6 @@
 // `cardsmith profile validate|show|schema`: the profile language from the command line.
 import type { CommandModule } from 'yargs';
+import { about } from '../index.js';
 import type { Ctx } from '../../context.js';
 import { profileSchemaCommand } from './schema.js';
 import { profileShowCommand } from './show.js';
@@ -7,8 +8,7 @@ import { profileValidateCommand } from './validate.js';
 
 export function profileCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'profile <command>',
-    describe: 'card profiles: check one, show its file tree and keys, print the JSON Schema',
+    ...about('profile'),
     builder: (y) =>
       y
         .command(profileValidateCommand(ctx))

@@ -1,11 +1,11 @@
 import type { CommandModule } from 'yargs';
+import { about } from '../index.js';
 import type { Ctx } from '../../context.js';
 import { simServeCommand } from './serve.js';
 
 export function simCommand(ctx: Ctx): CommandModule {
   return {
-    command: 'sim <command>',
-    describe: 'the card simulator: serve it to PC/SC programs through vsmartcard\'s vpcd',
+    ...about('sim'),
     builder: (y) =>
       y
         .command(simServeCommand(ctx))
