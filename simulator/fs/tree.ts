@@ -45,7 +45,9 @@ export class FileTree {
   }
 
   isStrictAncestor(a: number, of: number): boolean {
-    return a !== of && this.chain(of).includes(a);
+    if (a === of) return false;
+    for (let cur: number | null = of; cur !== null; cur = this.parent(cur)) if (cur === a) return true;
+    return false;
   }
 
   childByFid(df: number, fid: number): number | undefined {
@@ -95,7 +97,8 @@ export class FileTree {
   /** The worst state among the DF and its ancestors: a blocked parent blocks its children. */
   effectiveState(n: number): DfState {
     let worst: DfState = 'active';
-    for (const d of this.chain(n)) {
+    // Walks up without building the chain: this runs for every command.
+    for (let d: number | null = n; d !== null; d = this.parent(d)) {
       if (this.spec(d).type !== 'df') continue;
       const s = this.dfState(d);
       if (s === 'terminated') return s;
