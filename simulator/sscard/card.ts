@@ -79,7 +79,7 @@ export class SsCard implements SimulatedCard {
 
   process(command: Uint8Array): Uint8Array {
     if (!this.session) return NO_RESPONSE;
-    this.traceLog.length = 0;
+    if (this.traceLog.length !== 0) this.traceLog.length = 0;
     try {
       if (!(command instanceof Uint8Array)) return encode(reply(SW.WRONG_LENGTH));
       return encode(this.run(this.session, command));
