@@ -346,7 +346,7 @@ try {
   const inp = await inProcess(state);
   const pc0 = await comparedWithVicc(state);
   log();
-  log(`per command, the card's process() against vicc's execute() (${pc0.vicc}), interleaved rounds, medians:`);
+  log(`per command: the card's process(), in rounds interleaved with vicc's execute(), medians (vicc: ${pc0.vicc})`);
   for (const c of pc0.commands) {
     const theirs = c.vicc === undefined ? '' : `   vicc ${fmtRate(c.vicc)} APDUs/s   ${c.ratio!.toFixed(1)}×  ${c.pass ? 'PASS' : 'FAIL'} (goal ≥ ${GOAL_VS_VICC}×)`;
     log(`  ${c.name.padEnd(12)} ${c.command.padEnd(15)} cardsmith ${fmtRate(c.ours)} APDUs/s${theirs}`);
