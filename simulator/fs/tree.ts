@@ -50,15 +50,18 @@ export class FileTree {
     return false;
   }
 
+  // Plain loops: SELECT and every command by SFI look children up, and a callback would be made per call.
   childByFid(df: number, fid: number): number | undefined {
-    return this.children(df).find((c) => this.spec(c).fid === fid);
+    for (const c of this.children(df)) if (this.spec(c).fid === fid) return c;
+    return undefined;
   }
 
   efBySfi(df: number, sfi: number): number | undefined {
-    return this.children(df).find((c) => {
+    for (const c of this.children(df)) {
       const s = this.spec(c);
-      return s.type === 'ef' && s.sfi === sfi;
-    });
+      if (s.type === 'ef' && s.sfi === sfi) return c;
+    }
+    return undefined;
   }
 
   /** Every node in tree order (pre-order, children in creation order). */
