@@ -160,7 +160,7 @@ export class Store<V> {
       throw e;
     } finally {
       this.inTransaction = false;
-      this.pending.clear();
+      if (this.pending.size !== 0) this.pending.clear();
     }
   }
 

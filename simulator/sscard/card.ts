@@ -43,27 +43,35 @@ export class SsCard implements SimulatedCard {
   private session: Session | undefined;
   private lost = false;
   private lastCut: PowerLossEvent | undefined;
-  /** The last command's trace as head, tail pairs (tail '' when none); strings joined only when read. */
+  /**
+   * The last command's trace: `traceLength` entries, head and tail pairs (tail '' when none),
+   * joined only when read. The array is overwritten, not emptied, from one command to the next.
+   */
   private readonly traceLog: string[] = [];
+  private traceLength = 0;
   private failures = 0;
   private iface: CardInterface = 'contact';
   private readonly cmd = new Command();
   private readonly ctx: Ctx;
+  /** Records a trace event (made once: the store and every command call it). */
+  private readonly trace = (head: string, tail?: string): void => {
+    this.traceLog[this.traceLength++] = head;
+    this.traceLog[this.traceLength++] = tail ?? '';
+  };
 
   constructor(state: SsCardState) {
-    const trace = (head: string, tail?: string): void => void this.traceLog.push(head, tail ?? '');
-    this.store = new Store<Cell>(() => TORN, state.snapshot, trace);
+    this.store = new Store<Cell>(() => TORN, state.snapshot, this.trace);
     this.tree = new FileTree(this.store);
     this.drbg = new Drbg(state.seed, state.position);
     this.options = { ...state.options };
-    this.ctx = new Ctx(this.cmd, this.store, this.tree, this.drbg, this.options, trace);
+    this.ctx = new Ctx(this.cmd, this.store, this.tree, this.drbg, this.options, this.trace);
   }
 
   // --- SimulatedCard ---------------------------------------------------------------------------
 
   powerOn(iface: CardInterface): Uint8Array {
     if (iface !== 'contact' && iface !== 'contactless') throw new RangeError(`simulator: interface must be 'contact' or 'contactless', got ${String(iface)}`);
-    this.traceLog.length = 0;
+    this.traceLength = 0;
     // Boot: finish or drop whatever transaction a power cut interrupted (core/store.ts).
     this.store.recover();
     this.lost = false;
@@ -79,7 +87,7 @@ export class SsCard implements SimulatedCard {
 
   process(command: Uint8Array): Uint8Array {
     if (!this.session) return NO_RESPONSE;
-    if (this.traceLog.length !== 0) this.traceLog.length = 0;
+    this.traceLength = 0;
     try {
       if (!(command instanceof Uint8Array)) return encode(reply(SW.WRONG_LENGTH));
       return encode(this.run(this.session, command));
@@ -92,7 +100,7 @@ export class SsCard implements SimulatedCard {
       }
       // A bug, not a card answer: count it (tests assert zero) and answer "no precise diagnosis".
       this.failures++;
-      this.traceLog.push(`internal error: ${e instanceof Error ? e.name : typeof e}`, '');
+      this.trace(`internal error: ${e instanceof Error ? e.name : typeof e}`);
       return encode(reply(SW.NO_PRECISE_DIAGNOSIS));
     }
   }
@@ -149,7 +157,7 @@ export class SsCard implements SimulatedCard {
   /** Internal steps of the last command (transactions, writes, secret comparisons): names only. */
   get lastTrace(): readonly string[] {
     const out: string[] = [];
-    for (let i = 0; i < this.traceLog.length; i += 2) {
+    for (let i = 0; i < this.traceLength; i += 2) {
       const tail = this.traceLog[i + 1]!;
       out.push(tail === '' ? this.traceLog[i]! : `${this.traceLog[i]!} ${tail}`);
     }
