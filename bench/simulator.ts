@@ -1,4 +1,9 @@
 // bench/simulator: what an APDU costs, measured in one run —
+//   per command: SELECT MF and READ BINARY on the card object itself (process()), in rounds
+//     interleaved with the same commands on vsmartcard's ISO 7816 card (Debian's
+//     python3-virtualsmartcard, its execute() in its own Python process, bench/vicc.py), medians,
+//     the ratio and pass/fail against the goal; vicc's part is skipped, with the reason, when it
+//     is not installed;
 //   in-process: SimulatorTransport over the social-security card (a mix of SELECT / READ RECORD /
 //     GET CHALLENGE), as APDUs per second, for the plain card and for its T=0 mode;
 //   through PC/SC: `cardsmith sim serve` as a child process behind pcscd + vpcd, per-APDU median
@@ -8,8 +13,9 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/simulator.js [--json]
 // Don't run it while the PC/SC tests run: both use reader "Virtual PCD 00 00" (it checks the
 // reader is empty first and skips the PC/SC part otherwise).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +23,7 @@ import { join } from 'node:path';
 import { concat, fromHex, toHex } from '../bytes/index.js';
 import { des3EncryptEcb } from '../crypto/des3.js';
 import { loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../transport/index.js';
-import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage, simCards } from '../simulator/index.js';
+import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage, simCards, type SsCard } from '../simulator/index.js';
 import { takeStackLock } from '../test/helpers/pcsc.js';
 import { fmtNs, median } from './measure.js';
 
@@ -25,6 +31,12 @@ const READER = 'Virtual PCD 00 00';
 const ROOT = new URL('../../', import.meta.url); // dist/bench/ → repository root
 const BIN = fileURLToPath(new URL('dist/bin/cardsmith.js', ROOT));
 const STACK = fileURLToPath(new URL('scripts/pcsc-stack.sh', ROOT));
+const VICC_SCRIPT = fileURLToPath(new URL('bench/vicc.py', ROOT));
+// Debian's interpreter, whose dist-packages hold the pycryptodome vicc needs; a pyenv python3 first on PATH would not.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const VICC_PACKAGE = '/usr/lib/python3/site-packages/virtualsmartcard/virtualsmartcard';
+/** The goal: cardsmith's card answers each command at least this many times as fast as vicc. */
+const GOAL_VS_VICC = 20;
 const json = process.argv.includes('--json');
 
 // A reading session's typical traffic against a card with data on it: select, read a
@@ -55,6 +67,126 @@ async function prepare(tr: Transport): Promise<void> {
   await send('00E20010081122334455667788');
 }
 
+/** The EF01 content `prepare` writes, which vicc's card gets too. */
+const EF01 = 'CAFEBABE0102030405060708';
+
+// The commands compared with vicc, the same bytes on both cards. SELECT asks for no data (P2 0C):
+// vicc 3.3 fails with a Python TypeError when SELECT asks it for an FCI or FCP.
+const PER_COMMAND = [
+  { name: 'SELECT MF', hex: '00A4000C023F00' },
+  { name: 'READ BINARY', hex: '00B081000C' }, // SFI 1, 12 bytes
+] as const;
+
+interface PerCommand {
+  name: string;
+  command: string;
+  /** APDUs per second, the median of the rounds. */
+  ours: number;
+  vicc?: number;
+  /** ours / vicc, the medians' ratio. */
+  ratio?: number;
+  pass?: boolean;
+}
+
+/** vicc's card behind bench/vicc.py: one timing round per request. */
+class Vicc {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #lines: AsyncIterator<string>;
+
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.#child = child;
+    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts vicc, or says why it cannot. */
+  static async start(): Promise<Vicc | string> {
+    if (!existsSync(VICC_PACKAGE)) return `vicc not installed (${VICC_PACKAGE} missing: apt-get install python3-virtualsmartcard python3-pycryptodome)`;
+    const child = spawn(PYTHON, [VICC_SCRIPT, EF01], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const spawned = await new Promise<string | undefined>((resolve) => {
+      child.once('error', (e) => resolve(e.message));
+      child.once('spawn', () => resolve(undefined));
+    });
+    if (spawned) return `vicc: cannot run ${PYTHON}: ${spawned}`;
+    const vicc = new Vicc(child);
+    const first = await vicc.#lines.next();
+    if (first.done || first.value !== 'ready') {
+      child.kill();
+      const why = stderr.trim().split('\n').pop() ?? '';
+      return `vicc did not start (${why || 'no output'}; does ${PYTHON} have python3-pycryptodome?)`;
+    }
+    return vicc;
+  }
+
+  /** Runs `count` execute() calls of `hex`; ns per call and the last response. */
+  async round(hex: string, count: number): Promise<{ ns: number; response: string }> {
+    this.#child.stdin.write(`${hex} ${count}\n`);
+    const line = await this.#lines.next();
+    if (line.done) throw new Error('bench: vicc stopped answering');
+    const [ns, response] = line.value.split(' ');
+    return { ns: Number(ns), response: (response ?? '').toUpperCase() };
+  }
+
+  stop(): void {
+    this.#child.stdin.end();
+  }
+}
+
+/** ns per process() call over `count` calls. */
+function ourRound(card: SsCard, command: Uint8Array, count: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) card.process(command);
+  return Number(process.hrtime.bigint() - t0) / count;
+}
+
+/** Calls per round so that one round lasts about `ms` at the rate `nsPerCall` shows. */
+const callsFor = (nsPerCall: number, ms: number): number => Math.max(100, Math.round((ms * 1e6) / nsPerCall));
+
+/**
+ * Each command on our card and on vicc's: a warm-up, then `rounds` rounds of about 100 ms each,
+ * the order of the two swapped every round, APDUs per second from the medians.
+ */
+async function perCommand(card: SsCard, vicc: Vicc | undefined, rounds = 9): Promise<PerCommand[]> {
+  const out: PerCommand[] = [];
+  for (const { name, hex } of PER_COMMAND) {
+    const command = fromHex(hex);
+    const answer = toHex(card.process(command));
+    if (!answer.endsWith('9000')) throw new Error(`bench: ${name} failed on cardsmith's card: ${answer}`);
+    ourRound(card, command, 20_000); // warm-up (lets the JIT compile the path)
+    const ourCalls = callsFor(ourRound(card, command, 20_000), 100);
+    let viccCalls = 0;
+    if (vicc) {
+      const warm = await vicc.round(hex, 2000);
+      if (warm.response !== answer) throw new Error(`bench: ${name}: vicc answers ${warm.response}, cardsmith ${answer}`);
+      viccCalls = callsFor((await vicc.round(hex, 2000)).ns, 100);
+    }
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (!vicc) {
+        ours.push(ourRound(card, command, ourCalls));
+        continue;
+      }
+      if (r % 2 === 0) {
+        ours.push(ourRound(card, command, ourCalls));
+        theirs.push((await vicc.round(hex, viccCalls)).ns);
+      } else {
+        theirs.push((await vicc.round(hex, viccCalls)).ns);
+        ours.push(ourRound(card, command, ourCalls));
+      }
+    }
+    const result: PerCommand = { name, command: hex, ours: 1e9 / median(ours) };
+    if (vicc) {
+      result.vicc = 1e9 / median(theirs);
+      result.ratio = result.ours / result.vicc;
+      result.pass = result.ratio >= GOAL_VS_VICC;
+    }
+    out.push(result);
+  }
+  return out;
+}
+
 function log(line = ''): void {
   if (!json) console.log(line);
 }
@@ -82,6 +214,7 @@ async function apdusPerSecond(tr: Transport, rounds = 7, minMs = 250): Promise<n
 }
 
 interface Result {
+  perCommand: { commands: PerCommand[]; vicc: string; goal: number };
   inProcess: { apdusPerSecond: number; t0ApdusPerSecond: number; nsPerApdu: number };
   pcsc: { skipped: string } | { apdus: number; shim: string; transport: Stats; raw: Stats; ratioMedian: number; ratioP99: number; vsInProcess: number };
 }
@@ -99,7 +232,7 @@ function stats(samples: number[]): Stats {
 async function inProcess(state: string): Promise<Result['inProcess']> {
   const card = createSsCard({ seed: 1 });
   await prepare(new SimulatorTransport(card));
-  saveCardImage(card, state); // the same card for `sim serve --state` below
+  saveCardImage(card, state); // the same card for `sim serve --state` below and for perCommand
   const plain = new SimulatorTransport(await simCards.create({ kind: 'sscard', interface: 'contact', state }));
   const t0 = new SimulatorTransport(await simCards.create({ kind: 'sscard', interface: 'contact', state, t0: true }));
   const rate = await apdusPerSecond(plain);
@@ -107,6 +240,21 @@ async function inProcess(state: string): Promise<Result['inProcess']> {
   await plain.close();
   await t0.close();
   return { apdusPerSecond: rate, t0ApdusPerSecond: rateT0, nsPerApdu: 1e9 / rate };
+}
+
+const fmtRate = (perSecond: number): string => Math.round(perSecond).toLocaleString('en').padStart(10);
+
+/** SELECT MF and READ BINARY on the prepared card, next to vicc when it runs here. */
+async function comparedWithVicc(state: string): Promise<Result['perCommand']> {
+  const card = (await simCards.create({ kind: 'sscard', interface: 'contact', state })) as SsCard;
+  card.powerOn('contact');
+  const vicc = await Vicc.start();
+  try {
+    const commands = await perCommand(card, typeof vicc === 'string' ? undefined : vicc);
+    return { commands, vicc: typeof vicc === 'string' ? `skipped: ${vicc}` : `vsmartcard ${PYTHON} ${VICC_SCRIPT}`, goal: GOAL_VS_VICC };
+  } finally {
+    if (typeof vicc !== 'string') vicc.stop();
+  }
 }
 
 async function stackReason(): Promise<{ reason?: string; shim: string }> {
@@ -196,6 +344,13 @@ try {
   log('bench/simulator: cost per APDU, one run on this machine');
   log(`mix: ${MIX.length} commands (SELECT MF, READ BINARY ×2, READ RECORD, GET CHALLENGE ×2), repeated, on a prepared sscard`);
   const inp = await inProcess(state);
+  const pc0 = await comparedWithVicc(state);
+  log();
+  log(`per command: the card's process(), in rounds interleaved with vicc's execute(), medians (vicc: ${pc0.vicc})`);
+  for (const c of pc0.commands) {
+    const theirs = c.vicc === undefined ? '' : `   vicc ${fmtRate(c.vicc)} APDUs/s   ${c.ratio!.toFixed(1)}×  ${c.pass ? 'PASS' : 'FAIL'} (goal ≥ ${GOAL_VS_VICC}×)`;
+    log(`  ${c.name.padEnd(12)} ${c.command.padEnd(15)} cardsmith ${fmtRate(c.ours)} APDUs/s${theirs}`);
+  }
   log();
   log(`in-process  SimulatorTransport over sscard   ${Math.round(inp.apdusPerSecond).toLocaleString('en')} APDUs/s  (${fmtNs(inp.nsPerApdu)} per APDU)`);
   log(`in-process  same card in T=0 mode             ${Math.round(inp.t0ApdusPerSecond).toLocaleString('en')} APDUs/s  (61xx/6Cxx resolved by the transport)`);
@@ -210,7 +365,7 @@ try {
     log(`  ratio PcscTransport / raw: median ${pc.ratioMedian.toFixed(2)}, p99 ${pc.ratioP99.toFixed(2)}`);
     log(`  ratio PC/SC median / in-process per APDU: ${pc.vsInProcess.toFixed(0)}×`);
   }
-  if (json) console.log(JSON.stringify({ inProcess: inp, pcsc: pc } satisfies Result));
+  if (json) console.log(JSON.stringify({ perCommand: pc0, inProcess: inp, pcsc: pc } satisfies Result));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -52,17 +52,21 @@ export class SimulatorTransport implements Transport {
   transmit(command: Uint8Array): Promise<Uint8Array> {
     return this.#serial(async () => {
       this.#check();
-      abytes(command, `${this.name}: transmit: command`);
-      return transmitResolvingT0(async (c) => {
-        this.#apdus++;
-        const r = this.#card.process(c);
-        // A simulated card answers nothing only without power (e.g. after an injected power loss):
-        // for the caller that is a card that went away, as it would be in a reader.
-        if (r.length === 0) throw new CardRemovedError(`${this.name}: the card did not answer (no power: power loss injected?); reset it to go on`);
-        return copy(r);
-      }, copy(command), this.#options);
+      // The check's message is built only when it fails: this runs for every APDU.
+      if (!(command instanceof Uint8Array)) abytes(command, `${this.name}: transmit: command`);
+      return transmitResolvingT0(this.#raw, copy(command), this.#options);
     });
   }
+
+  /** One APDU to the card, as it answers it; made once, not per command. */
+  readonly #raw = async (c: Uint8Array): Promise<Uint8Array> => {
+    this.#apdus++;
+    const r = this.#card.process(c);
+    // A simulated card answers nothing only without power (e.g. after an injected power loss):
+    // for the caller that is a card that went away, as it would be in a reader.
+    if (r.length === 0) throw new CardRemovedError(`${this.name}: the card did not answer (no power: power loss injected?); reset it to go on`);
+    return copy(r);
+  };
 
   reset(cold = false): Promise<Uint8Array> {
     return this.#serial(async () => {

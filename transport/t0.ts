@@ -40,13 +40,13 @@ export async function transmitResolvingT0(raw: RawTransmit, command: Uint8Array,
     response = await raw(withLe(parsed, leOf(response)));
   }
 
-  const parts: Uint8Array[] = [];
+  let parts: Uint8Array[] | undefined; // made only when the card answers 61xx
   let getResponses = 0;
   let leRepeats = 0;
   let getResponseLe = 0;
   while (sw1Of(response) === 0x61 || (getResponses > 0 && sw1Of(response) === 0x6c)) {
     if (sw1Of(response) === 0x61) {
-      parts.push(response.subarray(0, response.length - 2));
+      (parts ??= []).push(response.subarray(0, response.length - 2));
       getResponseLe = leOf(response);
       leRepeats = 0;
       if (getResponses >= maxGetResponses) {
@@ -63,7 +63,7 @@ export async function transmitResolvingT0(raw: RawTransmit, command: Uint8Array,
     }
     response = await raw(getResponseCommand(command[0] ?? 0, getResponseLe));
   }
-  if (parts.length === 0) return response;
+  if (parts === undefined) return response;
   parts.push(response);
   return concat(...parts);
 }

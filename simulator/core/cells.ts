@@ -52,15 +52,23 @@ export type CellOf<T extends Cell['t']> = Extract<Cell, { t: T }>;
 
 const hex2 = (n: number) => n.toString(16).toUpperCase().padStart(2, '0');
 
+/** `prefix` + n, each string built once: ids are looked up on every command, nodes are few. */
+function idsOf(prefix: string): (n: number) => string {
+  const made: string[] = [];
+  return (n) => made[n] ?? (made[n] = `${prefix}${n}`);
+}
+
+const recordIds: ((slot: number) => string)[] = [];
+
 /** Cell ids. Node 0 is the MF. */
 export const CellId = Object.freeze({
   card: 'card',
-  node: (n: number) => `node/${n}`,
-  children: (n: number) => `children/${n}`,
-  binary: (n: number) => `bin/${n}`,
-  recmeta: (n: number) => `recmeta/${n}`,
-  record: (n: number, slot: number) => `rec/${n}/${slot}`,
-  dfstate: (n: number) => `dfstate/${n}`,
+  node: idsOf('node/'),
+  children: idsOf('children/'),
+  binary: idsOf('bin/'),
+  recmeta: idsOf('recmeta/'),
+  record: (n: number, slot: number) => (recordIds[n] ?? (recordIds[n] = idsOf(`rec/${n}/`)))(slot),
+  dfstate: idsOf('dfstate/'),
   key: (n: number, type: number, id: number) => `key/${n}/${hex2(type)}/${hex2(id)}`,
   tries: (n: number, type: number, id: number) => `tries/${n}/${hex2(type)}/${hex2(id)}`,
 });

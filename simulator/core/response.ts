@@ -7,12 +7,6 @@
 // anyway (cardsmith choice: lenient, like most T=1 cards with a case-3 SELECT).
 import { SW, fail, reply, type Reply } from './sw.js';
 
-export interface ShapeInput {
-  /** Command data field length (0 for case 1/2). */
-  nc: number;
-  ne: number | undefined;
-}
-
 export interface Pending {
   data: Uint8Array;
   sw: number;
@@ -20,18 +14,21 @@ export interface Pending {
 
 const xx = (n: number) => (n >= 256 ? 0x00 : n);
 
-/** Applies the rules to a handler's reply; may leave data pending for GET RESPONSE (T=0). */
-export function shapeReply(r: Reply, cmd: ShapeInput, t0: boolean, setPending: (p: Pending) => void): Reply {
+/**
+ * Applies the rules to a handler's reply for a command with data length `nc` and Ne `ne`; may
+ * leave data pending for GET RESPONSE (T=0) in `session.pending`.
+ */
+export function shapeReply(r: Reply, nc: number, ne: number | undefined, t0: boolean, session: { pending: Pending | undefined }): Reply {
   const n = r.data.length;
   if (n === 0) return r;
   if (!t0) {
-    if (cmd.ne !== undefined && n > cmd.ne) return reply(0x6c00 | xx(n));
+    if (ne !== undefined && n > ne) return reply(0x6c00 | xx(n));
     return r;
   }
-  if (cmd.nc === 0 && cmd.ne !== undefined) {
-    return n === cmd.ne ? r : reply(0x6c00 | xx(n));
+  if (nc === 0 && ne !== undefined) {
+    return n === ne ? r : reply(0x6c00 | xx(n));
   }
-  setPending({ data: r.data, sw: r.sw });
+  session.pending = { data: r.data, sw: r.sw };
   return reply(0x6100 | xx(n));
 }
 

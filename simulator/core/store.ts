@@ -64,7 +64,14 @@ export class Store<V> {
   private home: Map<string, V>;
   private journal: JournalEntry<V>[];
   private committed: boolean;
-  private pending: Map<string, V | null> | null = null;
+  /** The running transaction's writes; `inTransaction` says whether one runs (the map is reused). */
+  private readonly pending = new Map<string, V | null>();
+  private inTransaction = false;
+  private readonly writer: TransactionWriter<V> = {
+    get: (id) => this.get(id),
+    put: (id, value) => this.journalWrite(id, value),
+    remove: (id) => this.journalWrite(id, null),
+  };
   private total = 0;
   private plan: { left: number; phase: PowerLossPhase; atWrite: number } | null = null;
 
@@ -75,7 +82,8 @@ export class Store<V> {
   constructor(
     private readonly torn: (id: string) => V,
     snapshot?: StoreSnapshot<V>,
-    private readonly onEvent: (event: string) => void = () => {},
+    /** Trace events as `head` and an optional `tail` (the event reads `head tail`), so that no string is built per event. */
+    private readonly onEvent: (head: string, tail?: string) => void = () => {},
   ) {
     this.home = new Map(snapshot?.cells ?? []);
     this.journal = [...(snapshot?.journal ?? [])];
@@ -107,7 +115,7 @@ export class Store<V> {
 
   /** Reads see the running transaction's own writes. */
   get(id: string): V | undefined {
-    if (this.pending?.has(id)) {
+    if (this.inTransaction && this.pending.has(id)) {
       const v = this.pending.get(id);
       return v === null ? undefined : v;
     }
@@ -118,7 +126,7 @@ export class Store<V> {
   idsWithPrefix(prefix: string): string[] {
     const ids = new Set<string>();
     for (const id of this.home.keys()) if (id.startsWith(prefix)) ids.add(id);
-    if (this.pending) {
+    if (this.inTransaction) {
       for (const [id, v] of this.pending) {
         if (!id.startsWith(prefix)) continue;
         if (v === null) ids.delete(id);
@@ -134,41 +142,38 @@ export class Store<V> {
    * propagates to the caller with the journal left as the cut left it.
    */
   transaction<T>(label: string, fn: (tx: TransactionWriter<V>) => T): T {
-    if (this.pending) throw new Error(`simulator: nested transaction (${label})`);
-    this.pending = new Map();
-    this.journal = [];
+    if (this.inTransaction) throw new Error(`simulator: nested transaction (${label})`);
+    this.inTransaction = true;
+    if (this.journal.length > 0) this.journal = [];
     this.committed = false;
-    this.onEvent(`begin ${label}`);
+    this.onEvent('begin', label);
     try {
-      const writer: TransactionWriter<V> = {
-        get: (id) => this.get(id),
-        put: (id, value) => this.journalWrite(id, value),
-        remove: (id) => this.journalWrite(id, null),
-      };
-      const result = fn(writer);
+      const result = fn(this.writer);
       this.commitJournal();
       return result;
     } catch (e) {
       if (!(e instanceof PowerCut)) {
         this.journal = [];
         this.committed = false;
-        this.onEvent(`abort ${label}`);
+        this.onEvent('abort', label);
       }
       throw e;
     } finally {
-      this.pending = null;
+      this.inTransaction = false;
+      if (this.pending.size !== 0) this.pending.clear();
     }
   }
 
   /** Power-on recovery: replay a committed journal, drop an uncommitted one. Costs no counted write. */
   recover(): 'replayed' | 'dropped' | 'clean' {
-    this.pending = null;
+    this.inTransaction = false;
+    this.pending.clear();
     if (this.journal.length === 0 && !this.committed) return 'clean';
     const outcome = this.committed ? 'replayed' : 'dropped';
     if (this.committed) for (const e of this.journal) this.setHome(e.id, e.value);
     this.journal = [];
     this.committed = false;
-    this.onEvent(`recover ${outcome}`);
+    this.onEvent('recover', outcome);
     return outcome;
   }
 
@@ -183,7 +188,7 @@ export class Store<V> {
       () => this.journal.push({ id, value }),
       () => this.journal.push({ id, value: null, torn: true }),
     );
-    this.pending!.set(id, value);
+    this.pending.set(id, value);
   }
 
   private commitJournal(): void {
@@ -219,10 +224,10 @@ export class Store<V> {
       if (cell !== undefined) event.cell = cell;
       if (plan.phase === 'during') tornWrite();
       else if (plan.phase === 'after') doWrite();
-      this.onEvent(`cut ${plan.phase} ${step}${cell ? ` ${cell}` : ''}`);
+      this.onEvent(`cut ${plan.phase} ${step}`, cell);
       throw new PowerCut(event);
     }
     doWrite();
-    this.onEvent(`${step}${cell ? ` ${cell}` : ''}`);
+    this.onEvent(step, cell);
   }
 }

@@ -1,12 +1,11 @@
-// File control parameters (ISO/IEC 7816-4 §5.3.3, Table 12) built with iso7816/tlv:
+// File control parameters (ISO/IEC 7816-4 §5.3.3, Table 12), read with iso7816/tlv:
 //   62 FCP template: 82 file descriptor · 83 FID · 84 DF name · 80 data size (EF) or 81 total size
 //   (DF) · 88 SFI · 8A life cycle status · 86 security attributes (proprietary, 3 AC bytes)
 //   6F FCI template: the same objects; a DF that carries proprietary FCI data (the PPSE's
 //   BF0C directory, EMV Book 1 §12.3) answers 6F { 84 name, A5 { that data } } exactly.
 // The CREATE FILE data field is the same 62 template (as ISO/IEC 7816-9 CREATE FILE does), so
 // what the host writes and what SELECT returns use one vocabulary (cardsmith choice).
-import { uintBE } from '../../bytes/index.js';
-import { buildTlv, parseTlv, type TlvNode } from '../../iso7816/index.js';
+import { parseTlv, type TlvNode } from '../../iso7816/index.js';
 import { SW, fail } from '../core/sw.js';
 import { decodeAccess, encodeAccess, type AccessCondition } from './access.js';
 import { dataSize, efKindOf, fdbOf, FDB, type DfSpec, type EfSpec, type FileSpec } from './spec.js';
@@ -28,48 +27,77 @@ export interface FcpContext {
   totalSize?: number;
 }
 
+// SELECT answers with these on every call, so they are written byte by byte into one number
+// array and turned into bytes once, instead of one array per object and per concatenation.
+
+/** BER-TLV length octets (ISO/IEC 7816-4 §5.2.2.2): short form below 128, else 81 xx or 82 xx xx. */
+function pushLength(out: number[], length: number): void {
+  if (length < 0x80) out.push(length);
+  else if (length <= 0xff) out.push(0x81, length);
+  else if (length <= 0xffff) out.push(0x82, length >> 8, length & 0xff);
+  else out.push(0x83, length >> 16, (length >> 8) & 0xff, length & 0xff);
+}
+
+function pushBytes(out: number[], tag: number, value: Uint8Array): void {
+  out.push(tag);
+  pushLength(out, value.length);
+  for (let i = 0; i < value.length; i++) out.push(value[i]!);
+}
+
+/** A one-tag object whose value is a 2-byte big-endian number. */
+function pushUint16(out: number[], tag: number, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`fcp: ${value} does not fit in 2 bytes`);
+  out.push(tag, 2, value >> 8, value & 0xff);
+}
+
 /** The objects shared by FCP and FCI, in the order this card emits them. */
-function fcpObjects(spec: FileSpec, ctx: FcpContext): Uint8Array[] {
-  const out: Uint8Array[] = [];
+function fcpObjects(spec: FileSpec, ctx: FcpContext): number[] {
+  const out: number[] = [];
   if (spec.type === 'df') {
-    out.push(buildTlv(0x82, Uint8Array.of(FDB.DF)));
-    if (spec.fid !== undefined) out.push(buildTlv(0x83, uintBE(spec.fid, 2)));
-    if (spec.name !== undefined) out.push(buildTlv(0x84, spec.name));
-    out.push(buildTlv(0x81, uintBE(Math.min(ctx.totalSize ?? 0, 0xffff), 2)));
-    out.push(buildTlv(0x8a, Uint8Array.of(ctx.lcs)));
-    out.push(buildTlv(0x86, Uint8Array.of(encodeAccess(spec.access.create), encodeAccess(spec.access.keyWrite), 0x00)));
+    out.push(0x82, 1, FDB.DF);
+    if (spec.fid !== undefined) pushUint16(out, 0x83, spec.fid);
+    if (spec.name !== undefined) pushBytes(out, 0x84, spec.name);
+    pushUint16(out, 0x81, Math.min(ctx.totalSize ?? 0, 0xffff));
+    out.push(0x8a, 1, ctx.lcs);
+    out.push(0x86, 3, encodeAccess(spec.access.create), encodeAccess(spec.access.keyWrite), 0x00);
     return out;
   }
   const fdb = fdbOf(spec);
-  out.push(
-    buildTlv(
-      0x82,
-      spec.structure === 'transparent' ? Uint8Array.of(fdb) : Uint8Array.of(fdb, DCB, 0x00, spec.recordLength, spec.maxRecords),
-    ),
-  );
-  out.push(buildTlv(0x83, uintBE(spec.fid, 2)));
-  out.push(buildTlv(0x80, uintBE(dataSize(spec), 2)));
+  if (spec.structure === 'transparent') out.push(0x82, 1, fdb);
+  else out.push(0x82, 5, fdb, DCB, 0x00, spec.recordLength, spec.maxRecords);
+  pushUint16(out, 0x83, spec.fid);
+  pushUint16(out, 0x80, dataSize(spec));
   // SFI in b8–b4 of the one value byte, b3–b1 = 000 (ISO 7816-4:2005 Table 12, ETSI TS 102 221 §11.1.1.4.8).
-  if (spec.sfi !== undefined) out.push(buildTlv(0x88, Uint8Array.of(spec.sfi << 3)));
-  out.push(buildTlv(0x8a, Uint8Array.of(ctx.lcs)));
+  if (spec.sfi !== undefined) out.push(0x88, 1, spec.sfi << 3);
+  out.push(0x8a, 1, ctx.lcs);
   const ac = spec.access;
-  out.push(buildTlv(0x86, Uint8Array.of(encodeAccess(ac.read), encodeAccess(ac.update), encodeAccess(ac.append))));
+  out.push(0x86, 3, encodeAccess(ac.read), encodeAccess(ac.update), encodeAccess(ac.append));
+  return out;
+}
+
+/** `tag` ‖ length ‖ `content` as one byte array. */
+function template(tag: number, content: readonly number[]): Uint8Array {
+  const head: number[] = [tag];
+  pushLength(head, content.length);
+  const out = new Uint8Array(head.length + content.length);
+  out.set(head);
+  out.set(content, head.length);
   return out;
 }
 
 export function encodeFcp(spec: FileSpec, ctx: FcpContext): Uint8Array {
-  return buildTlv(0x62, fcpObjects(spec, ctx));
+  return template(0x62, fcpObjects(spec, ctx));
 }
 
 export function encodeFci(spec: FileSpec, ctx: FcpContext): Uint8Array {
   if (spec.type === 'df' && spec.fciProprietary !== undefined) {
-    const parts: Uint8Array[] = [];
-    if (spec.name !== undefined) parts.push(buildTlv(0x84, spec.name));
-    else if (spec.fid !== undefined) parts.push(buildTlv(0x83, uintBE(spec.fid, 2)));
-    parts.push(buildTlv(0xa5, spec.fciProprietary));
-    return buildTlv(0x6f, parts);
+    const parts: number[] = [];
+    if (spec.name !== undefined) pushBytes(parts, 0x84, spec.name);
+    else if (spec.fid !== undefined) pushUint16(parts, 0x83, spec.fid);
+    pushBytes(parts, 0xa5, spec.fciProprietary);
+    return template(0x6f, parts);
   }
-  return buildTlv(0x6f, fcpObjects(spec, ctx));
+  return template(0x6f, fcpObjects(spec, ctx));
 }
 
 const ALLOWED = new Set([0x80, 0x82, 0x83, 0x84, 0x86, 0x88, 0xa5]);

@@ -45,18 +45,23 @@ export class FileTree {
   }
 
   isStrictAncestor(a: number, of: number): boolean {
-    return a !== of && this.chain(of).includes(a);
+    if (a === of) return false;
+    for (let cur: number | null = of; cur !== null; cur = this.parent(cur)) if (cur === a) return true;
+    return false;
   }
 
+  // Plain loops: SELECT and every command by SFI look children up, and a callback would be made per call.
   childByFid(df: number, fid: number): number | undefined {
-    return this.children(df).find((c) => this.spec(c).fid === fid);
+    for (const c of this.children(df)) if (this.spec(c).fid === fid) return c;
+    return undefined;
   }
 
   efBySfi(df: number, sfi: number): number | undefined {
-    return this.children(df).find((c) => {
+    for (const c of this.children(df)) {
       const s = this.spec(c);
-      return s.type === 'ef' && s.sfi === sfi;
-    });
+      if (s.type === 'ef' && s.sfi === sfi) return c;
+    }
+    return undefined;
   }
 
   /** Every node in tree order (pre-order, children in creation order). */
@@ -95,7 +100,8 @@ export class FileTree {
   /** The worst state among the DF and its ancestors: a blocked parent blocks its children. */
   effectiveState(n: number): DfState {
     let worst: DfState = 'active';
-    for (const d of this.chain(n)) {
+    // Walks up without building the chain: this runs for every command.
+    for (let d: number | null = n; d !== null; d = this.parent(d)) {
       if (this.spec(d).type !== 'df') continue;
       const s = this.dfState(d);
       if (s === 'terminated') return s;

@@ -5,8 +5,8 @@
 // wrapped, when a session ends) and routing of everything else to the selected applet.
 // process() never throws: every failure becomes a status word.
 import { toHex } from '../../bytes/index.js';
-import { parseCommand } from '../../iso7816/index.js';
 import type { CardInterface, SimulatedCard } from '../card.js';
+import { CommandFields } from '../core/apdu.js';
 import { AppletException, INERT_APPLET, MapStorage, type Applet, type AppletContext, type AppletModel, type AppletModelEntry } from './applet.js';
 import { IssuerSecurityDomain, type IsdHost } from './isd.js';
 import { CARD_LIFE_CYCLE, findApp, isSelectable, type AppEntry } from './registry.js';
@@ -54,6 +54,8 @@ export class GpCard implements SimulatedCard {
   /** RAM: selection, session, pending sequences (inspection only; process() is the way in). */
   readonly vol: VolatileState;
   private readonly isd: IssuerSecurityDomain;
+  /** The APDU's fields, read into the same object for every command. */
+  private readonly fields = new CommandFields();
   private readonly models: readonly AppletModelEntry[];
 
   constructor(
@@ -133,13 +135,9 @@ export class GpCard implements SimulatedCard {
     if (!(bytes instanceof Uint8Array) || bytes.length < 4) return respond(undefined, SW.WRONG_LENGTH);
     // A card without power would be mute; the simulator says "no precise diagnosis" instead.
     if (!this.vol.powered) return respond(undefined, SW.NO_DIAGNOSIS);
-    let parsed;
-    try {
-      parsed = parseCommand(bytes);
-    } catch {
-      return respond(undefined, SW.WRONG_LENGTH);
-    }
-    const c: CardCommand = { cla: parsed.cla, ins: parsed.ins, p1: parsed.p1, p2: parsed.p2, data: parsed.data, le: parsed.le, extended: parsed.extended };
+    const f = this.fields;
+    if (!f.read(bytes)) return respond(undefined, SW.WRONG_LENGTH);
+    const c: CardCommand = { cla: f.cla, ins: f.ins, p1: f.p1, p2: f.p2, data: f.data, le: f.ne, extended: f.extended };
     const classProblem = checkClass(c.cla);
     if (classProblem !== undefined) return respond(undefined, classProblem);
     // INS 6X and 9X are invalid in every class (ISO/IEC 7816-3 procedure bytes).

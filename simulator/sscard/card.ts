@@ -4,8 +4,8 @@
 // commands live one family per module in commands/.
 //
 // Pipeline of process(): mute unless powered → class byte → instruction → length fields
-// (iso7816 parseCommand) → card / application life cycle → handler → Le and T=0 rules.
-import { Iso7816Error, parseCommand, type ParsedCommand } from '../../iso7816/index.js';
+// (core/apdu.ts, into the one reused Command) → card / application life cycle → handler → Le
+// and T=0 rules → the response written once.
 import type { CardInterface, SimulatedCard } from '../card.js';
 import { buildAtr } from '../core/atr.js';
 import { CellId, expectCell, type Cell, type Lifecycle } from '../core/cells.js';
@@ -15,8 +15,8 @@ import { PowerCut, Store, type PowerLossEvent, type PowerLossPlan, type StoreSna
 import { SW, SwError, reply, type Reply } from '../core/sw.js';
 import { FsRuntime } from '../fs/runtime.js';
 import { FileTree } from '../fs/tree.js';
-import { Ctx, type CardOptions, type Command, type Session } from './context.js';
-import { ALLOWED_WHEN_BLOCKED, INS_GET_RESPONSE, route } from './dispatch.js';
+import { Command, Ctx, type CardOptions, type Session } from './context.js';
+import { ALLOWED_WHEN_BLOCKED, INS_GET_RESPONSE, handlerFor, refusal } from './dispatch.js';
 import { toImage, type CardImage } from './image.js';
 
 /** What process() returns while the card has no power: nothing at all (a mute card). */
@@ -43,27 +43,41 @@ export class SsCard implements SimulatedCard {
   private session: Session | undefined;
   private lost = false;
   private lastCut: PowerLossEvent | undefined;
-  private traceLog: string[] = [];
+  /**
+   * The last command's trace: `traceLength` entries, head and tail pairs (tail '' when none),
+   * joined only when read. The array is overwritten, not emptied, from one command to the next.
+   */
+  private readonly traceLog: string[] = [];
+  private traceLength = 0;
   private failures = 0;
   private iface: CardInterface = 'contact';
+  private readonly cmd = new Command();
+  private readonly ctx: Ctx;
+  /** Records a trace event (made once: the store and every command call it). */
+  private readonly trace = (head: string, tail?: string): void => {
+    this.traceLog[this.traceLength++] = head;
+    this.traceLog[this.traceLength++] = tail ?? '';
+  };
 
   constructor(state: SsCardState) {
-    this.store = new Store<Cell>(() => TORN, state.snapshot, (e) => this.traceLog.push(e));
+    this.store = new Store<Cell>(() => TORN, state.snapshot, this.trace);
     this.tree = new FileTree(this.store);
     this.drbg = new Drbg(state.seed, state.position);
     this.options = { ...state.options };
+    this.ctx = new Ctx(this.cmd, this.store, this.tree, this.drbg, this.options, this.trace);
   }
 
   // --- SimulatedCard ---------------------------------------------------------------------------
 
   powerOn(iface: CardInterface): Uint8Array {
     if (iface !== 'contact' && iface !== 'contactless') throw new RangeError(`simulator: interface must be 'contact' or 'contactless', got ${String(iface)}`);
-    this.traceLog = [];
+    this.traceLength = 0;
     // Boot: finish or drop whatever transaction a power cut interrupted (core/store.ts).
     this.store.recover();
     this.lost = false;
     this.iface = iface;
     this.session = { iface, fs: new FsRuntime(), challenge: undefined, pending: undefined };
+    this.ctx.session = this.session;
     return this.atr;
   }
 
@@ -73,7 +87,7 @@ export class SsCard implements SimulatedCard {
 
   process(command: Uint8Array): Uint8Array {
     if (!this.session) return NO_RESPONSE;
-    this.traceLog = [];
+    this.traceLength = 0;
     try {
       if (!(command instanceof Uint8Array)) return encode(reply(SW.WRONG_LENGTH));
       return encode(this.run(this.session, command));
@@ -86,7 +100,7 @@ export class SsCard implements SimulatedCard {
       }
       // A bug, not a card answer: count it (tests assert zero) and answer "no precise diagnosis".
       this.failures++;
-      this.traceLog.push(`internal error: ${e instanceof Error ? e.name : typeof e}`);
+      this.trace(`internal error: ${e instanceof Error ? e.name : typeof e}`);
       return encode(reply(SW.NO_PRECISE_DIAGNOSIS));
     }
   }
@@ -142,7 +156,12 @@ export class SsCard implements SimulatedCard {
 
   /** Internal steps of the last command (transactions, writes, secret comparisons): names only. */
   get lastTrace(): readonly string[] {
-    return [...this.traceLog];
+    const out: string[] = [];
+    for (let i = 0; i < this.traceLength; i += 2) {
+      const tail = this.traceLog[i + 1]!;
+      out.push(tail === '' ? this.traceLog[i]! : `${this.traceLog[i]!} ${tail}`);
+    }
+    return out;
   }
 
   /** Commands that hit a simulator bug (answered 6F00). Zero in a healthy run. */
@@ -178,36 +197,22 @@ export class SsCard implements SimulatedCard {
     if (bytes.length < 4) return reply(SW.WRONG_LENGTH);
     const cla = bytes[0]!;
     const ins = bytes[1]!;
-    const where = route(cla, ins);
-    if ('sw' in where) return reply(where.sw);
+    const handler = handlerFor(cla, ins);
+    if (handler === undefined) return reply(refusal(cla, ins));
 
-    let parsed: ParsedCommand;
-    try {
-      parsed = parseCommand(bytes);
-    } catch (e) {
-      if (e instanceof Iso7816Error) return reply(SW.WRONG_LENGTH);
-      throw e;
-    }
-    if (parsed.extended && (this.options.t0 || parsed.data.length > MAX_COMMAND_DATA)) return reply(SW.WRONG_LENGTH);
+    const cmd = this.cmd;
+    if (!cmd.read(bytes)) return reply(SW.WRONG_LENGTH);
+    const nc = cmd.data.length;
+    if (cmd.extended && (this.options.t0 || nc > MAX_COMMAND_DATA)) return reply(SW.WRONG_LENGTH);
     const sm = (cla & 0x04) !== 0;
-    if (sm && (parsed.extended || parsed.data.length < 4)) return reply(SW.WRONG_LENGTH);
-    const cmd: Command = {
-      cla,
-      ins,
-      p1: parsed.p1,
-      p2: parsed.p2,
-      data: parsed.data,
-      sm,
-      body: sm ? parsed.data.slice(0, -4) : parsed.data,
-      mac: sm ? parsed.data.slice(-4) : undefined,
-      ne: parsed.le,
-      case: parsed.case,
-      extended: parsed.extended,
-    };
+    if (sm && (cmd.extended || nc < 4)) return reply(SW.WRONG_LENGTH);
+    cmd.sm = sm;
+    cmd.body = sm ? cmd.data.slice(0, -4) : cmd.data;
+    cmd.mac = sm ? cmd.data.slice(-4) : undefined;
 
     if (this.cardCell().lifecycle === 'blocked') return reply(SW.FUNCTION_NOT_SUPPORTED);
     if (ins === INS_GET_RESPONSE) {
-      const r = getResponse(session.pending, cmd.p1, cmd.p2, cmd.data.length, cmd.ne);
+      const r = getResponse(session.pending, cmd.p1, cmd.p2, nc, cmd.ne);
       session.pending = r.pending;
       return r.reply;
     }
@@ -217,15 +222,14 @@ export class SsCard implements SimulatedCard {
       return reply(SW.FUNCTION_NOT_SUPPORTED);
     }
 
-    const ctx = new Ctx(cmd, this.store, this.tree, session, this.drbg, this.options, (e) => this.traceLog.push(e));
     let r: Reply;
     try {
-      r = where.handler(ctx);
+      r = handler(this.ctx);
     } catch (e) {
       if (!(e instanceof SwError)) throw e;
       r = reply(e.sw);
     }
-    return shapeReply(r, { nc: cmd.data.length, ne: cmd.ne }, this.options.t0, (p) => (session.pending = p));
+    return shapeReply(r, nc, cmd.ne, this.options.t0, session);
   }
 }
 

@@ -1,30 +1,24 @@
 // What a command handler sees: the parsed command, the card's persistent memory (through the
 // file tree and transactions), the volatile session of this power cycle, and the random source.
-// One Ctx per command; handlers are plain functions (Ctx) => Reply, one module per command family.
-import type { ApduCase } from '../../iso7816/index.js';
+// One Ctx per card, its command refilled for every APDU (no per-command objects); handlers are
+// plain functions (Ctx) => Reply, one module per command family, that keep nothing of it.
 import type { CardInterface } from '../card.js';
+import { CommandFields } from '../core/apdu.js';
 import { CellId, expectCell, type Cell, type CellOf, type Lifecycle } from '../core/cells.js';
 import type { Drbg } from '../core/drbg.js';
 import type { Store, TransactionWriter } from '../core/store.js';
 import type { FsRuntime } from '../fs/runtime.js';
 import type { FileTree } from '../fs/tree.js';
 
-export interface Command {
-  cla: number;
-  ins: number;
-  p1: number;
-  p2: number;
-  /** The whole data field as received. */
-  data: Uint8Array;
+const EMPTY = new Uint8Array(0);
+
+/** The command being processed: the APDU's fields plus the secure-messaging split. */
+export class Command extends CommandFields {
   /** Secure messaging (CLA b3 = 1: 04, 84): the data field is `body ‖ MAC(4)`. */
-  sm: boolean;
+  sm = false;
   /** The data field without the MAC. */
-  body: Uint8Array;
-  mac: Uint8Array | undefined;
-  /** Ne: most response bytes wanted (Le 00 → 256), or undefined without Le. */
-  ne: number | undefined;
-  case: ApduCase;
-  extended: boolean;
+  body: Uint8Array = EMPTY;
+  mac: Uint8Array | undefined = undefined;
 }
 
 /** Volatile state of one power cycle. */
@@ -42,11 +36,13 @@ export interface CardOptions {
 }
 
 export class Ctx {
+  /** The session of the current power cycle (set at power-on). */
+  session!: Session;
+
   constructor(
     readonly cmd: Command,
     readonly store: Store<Cell>,
     readonly tree: FileTree,
-    readonly session: Session,
     readonly drbg: Drbg,
     readonly options: CardOptions,
     readonly trace: (event: string) => void,

@@ -62,14 +62,23 @@ export const COMMANDS: Readonly<Record<number, Readonly<Record<number, Handler>>
 
 const KNOWN_INS = new Set(Object.values(COMMANDS).flatMap((t) => Object.keys(t).map(Number)));
 
-export type Route = { handler: Handler } | { sw: number };
+// The same table indexed by number (CLA, then INS), so a lookup builds no key and no result object.
+const BY_CLASS: (readonly (Handler | undefined)[] | undefined)[] = [];
+for (const [cla, table] of Object.entries(COMMANDS)) {
+  const row: (Handler | undefined)[] = new Array<Handler | undefined>(256).fill(undefined);
+  for (const [ins, handler] of Object.entries(table)) row[Number(ins)] = handler;
+  BY_CLASS[Number(cla)] = row;
+}
 
-/** The handler for CLA/INS, or the status word that refuses the pair. */
-export function route(cla: number, ins: number): Route {
-  const handler = COMMANDS[cla]?.[ins];
-  if (handler) return { handler };
-  if (!(cla in COMMANDS)) return { sw: classProblem(cla) };
-  return { sw: KNOWN_INS.has(ins) ? 0x6e00 : 0x6d00 };
+/** The handler for CLA/INS, or undefined (then `refusal` says which status word refuses it). */
+export function handlerFor(cla: number, ins: number): Handler | undefined {
+  return BY_CLASS[cla]?.[ins];
+}
+
+/** The status word that refuses a CLA/INS pair without a handler. */
+export function refusal(cla: number, ins: number): number {
+  if (BY_CLASS[cla] === undefined) return classProblem(cla);
+  return KNOWN_INS.has(ins) ? 0x6e00 : 0x6d00;
 }
 
 /** Why a class byte is refused: chaining 6884, logical channel 6881, ISO SM 6882, else 6E00. */
@@ -86,4 +95,4 @@ function classProblem(cla: number): number {
 }
 
 /** Instructions a blocked application still answers (everything else: 6A81). */
-export const ALLOWED_WHEN_BLOCKED = new Set([0xa4, 0xc0, 0x84, 0x18, 0x16]);
+export const ALLOWED_WHEN_BLOCKED: ReadonlySet<number> = new Set([0xa4, 0xc0, 0x84, 0x18, 0x16]);

@@ -28,7 +28,7 @@ export function fcpContext(c: Ctx, n: number): FcpContext {
 /** The PPSE (and whatever lies under it) exists only for the contactless interface. */
 export function visible(c: Ctx, n: number): boolean {
   if (c.session.iface === 'contactless') return true;
-  for (const d of c.tree.chain(n)) {
+  for (let d: number | null = n; d !== null; d = c.tree.parent(d)) {
     const s = c.tree.spec(d);
     if (s.type === 'df' && s.name !== undefined && equal(s.name, PPSE_NAME)) return false;
   }

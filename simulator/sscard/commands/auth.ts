@@ -21,7 +21,8 @@ export function getChallenge(c: Ctx): Reply {
   if (n !== 4 && n !== 8 && n !== 16) return fail(SW.WRONG_LENGTH);
   const challenge = c.drbg.bytes(n);
   c.session.challenge = challenge;
-  return ok(new Uint8Array(challenge));
+  // Nothing changes the challenge in place, and process() copies the reply out.
+  return ok(challenge);
 }
 
 /** The block the host encrypts: the challenge right-padded with zeros to whole cipher blocks. */

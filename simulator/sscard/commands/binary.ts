@@ -25,7 +25,9 @@ export function readBinary(c: Ctx): Reply {
   c.tx('read binary', restore);
   const available = spec.size - offset;
   const n = Math.min(cmd.ne, available);
-  const data = c.tree.binary(node).slice(offset, offset + n);
+  // Cells are never changed in place, so the reply may show the stored bytes: process() copies them out once.
+  const content = c.tree.binary(node);
+  const data = offset === 0 && n === content.length ? content : content.subarray(offset, offset + n);
   // Le 00 (or 0000) asks for "as much as there is"; an explicit larger Le gets the warning.
   const asked = cmd.ne !== 256 && cmd.ne !== 65536 && cmd.ne > available;
   return reply(asked ? SW.END_OF_FILE : SW.OK, data);
