@@ -115,7 +115,13 @@ export class FacePool {
     this.closed = true;
     this.ahead.clear();
     const drawers = this.drawers.splice(0);
-    await Promise.all(drawers.map((d) => d.worker.terminate()));
+    // Referenced until they are gone: an unreferenced worker's end does not keep the process waiting for it.
+    await Promise.all(
+      drawers.map((d) => {
+        d.worker.ref();
+        return d.worker.terminate();
+      }),
+    );
   }
 
   private send(recordId: string, face: ScriptFace): Promise<DrawReply> {
