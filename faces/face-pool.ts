@@ -50,9 +50,12 @@ export class FaceWorkerError extends CardsmithError {
   }
 }
 
-/** The default worker count: a core is left to the stations' thread, at most 2. */
+/**
+ * The default worker count: one per core, at most 4. The stations' thread needs little CPU once
+ * the faces are elsewhere (a few ms per card), so it shares the cores with the workers.
+ */
 export function defaultFaceWorkers(cores: number): number {
-  return Math.max(1, Math.min(2, cores - 1));
+  return Math.max(1, Math.min(4, cores));
 }
 
 interface Drawer {

@@ -104,8 +104,8 @@ export interface RunBatchOptions {
   /** Keep rendered faces in DIR/faces/ (default true when scripts carry faces). */
   keepFaces?: boolean;
   /**
-   * Worker threads drawing the card faces ahead of the cards (default: a core left to the
-   * stations, at most 2); 0 draws each face on the runner's thread when its card is ejected.
+   * Worker threads drawing the card faces ahead of the cards (default: one per core, at most 4);
+   * 0 draws each face on the runner's thread when its card is ejected.
    */
   faceWorkers?: number;
   /** Hash of a new DIR/audit.log (default sha256; an existing log keeps its own). */

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchFaces, FaceError, FacePool, type ScriptFace } from '../../faces/index.js';
+import { BatchFaces, defaultFaceWorkers, FaceError, FacePool, type ScriptFace } from '../../faces/index.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const DROID = '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf';
@@ -106,6 +106,7 @@ t.test('no workers: the faces are drawn on the calling thread when taken', async
   const inline = new BatchFaces({ fonts: [], photoDirs: [EXAMPLES], warn: () => {} }).render('r1', batch[0]![1]).png;
   t.ok(Buffer.from((await pool.take('r1', batch[0]![1])).png).equals(Buffer.from(inline)));
   t.throws(() => new FacePool({ fonts: [], photoDirs: [], warn: () => {}, workers: -1 }), RangeError);
+  t.same([1, 2, 3, 8].map(defaultFaceWorkers), [1, 2, 3, 4], 'by default one worker per core, at most 4');
 });
 
 t.test('a process with a face pool exits by itself, closed or not', async (t) => {
