@@ -8,7 +8,8 @@
 // the medians and the spread (min–max) of the per-round ratios, so a difference smaller than that
 // spread is noise. The scaling runs leave the simulated printers' kept output (DIR/sim-output,
 // written synchronously by the printers in the runner's process) off; one more 16-station run
-// with it on shows what it costs `cardsmith run --sim`.
+// with it on shows what it costs `cardsmith run --sim`. Last, what card faces cost one zero-delay
+// station, drawn inline or by worker threads (runner-faces.ts).
 // Run: npm run bench:runner   (node dist/bench/runner.js; scripts/pcsc-stack.sh start for the PC/SC part)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { SimulatorTransport } from '../transport/simulator.js';
 import { PcscTransport } from '../transport/pcsc.js';
 import type { Transport } from '../transport/transport.js';
 import { measurePairAsync, median, type InterleavedPair } from './measure.js';
+import { benchFaces } from './runner-faces.js';
 import { binSkipReason, lockStack, READER0, readerState, serve, stackSkipReason } from '../test/helpers/pcsc.js';
 import type { Test } from 'tap';
 import { openStations, simulatedStations } from '../stations/index.js';
@@ -142,6 +144,9 @@ try {
     `issuance registry, 16 stations, ${withHolders.length} cards, ${rounds} interleaved rounds: without ${((withHolders.length / plain) * 3600).toFixed(0)} cards/h (median ${plain.toFixed(2)} s), ` +
       `with ${((withHolders.length / reg) * 3600).toFixed(0)} cards/h (median ${reg.toFixed(2)} s); time ratio with/without ${(reg / plain).toFixed(2)} (rounds ${secs.registry.map((x, i) => (x / secs.plain[i]!).toFixed(2)).join(', ')})`,
   );
+
+  // 4. What card faces cost one zero-delay station: drawn inline or by worker threads (runner-faces.ts).
+  await benchFaces(store, root);
 } finally {
   await store.close();
   rmSync(root, { recursive: true, force: true });

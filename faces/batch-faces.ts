@@ -24,6 +24,9 @@ export interface BatchFacesOptions {
   warn: (text: string) => void;
 }
 
+/** What `note` needs of a drawn face. */
+export type FaceNotes = Pick<RenderedFace, 'placeholderGlyphs' | 'missingGlyphs' | 'fontProblems'>;
+
 export class BatchFaces {
   private warnedPlaceholders = false;
   private readonly warnedFonts = new Set<string>();
@@ -51,6 +54,14 @@ export class BatchFaces {
   }
 
   render(recordId: string, face: ScriptFace): RenderedFace {
+    return this.note(recordId, this.draw(recordId, face));
+  }
+
+  /**
+   * Draws a face; only its own warnings (the photos) go to warn. A face drawn elsewhere (a worker
+   * of face-pool.ts) has `note` called with it where the run's warnings are kept.
+   */
+  draw(recordId: string, face: ScriptFace): RenderedFace {
     const layout: CardLayout = {
       width: face.width,
       height: face.height,
@@ -59,7 +70,7 @@ export class BatchFaces {
     // A photo that cannot be decoded is left off (each at most once), the rest still prints.
     for (;;) {
       try {
-        return this.checked(recordId, renderFace(layout, { fonts: this.o.fonts }));
+        return renderFace(layout, { fonts: this.o.fonts });
       } catch (e) {
         const field = e instanceof FaceError ? e.field : undefined;
         const f = field === undefined ? undefined : layout.fields[field];
@@ -70,7 +81,8 @@ export class BatchFaces {
     }
   }
 
-  private checked(recordId: string, out: RenderedFace): RenderedFace {
+  /** The once-per-run warnings of a drawn face (fonts not used, placeholder glyphs). */
+  note<F extends FaceNotes>(recordId: string, out: F): F {
     for (const p of out.fontProblems) {
       if (this.warnedFonts.has(p)) continue;
       this.warnedFonts.add(p);

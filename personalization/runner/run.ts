@@ -19,6 +19,7 @@
 // keys/audit.ts (`cardsmith audit verify DIR/audit.log`). The journal decides; the log is the
 // tamper-evident trail. It holds record ids, station names, chip serials, reasons and KCVs only.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { privateDirSync, writePrivateFileSync } from '../../files/private.js';
 import { AuditLog, type AuditHash } from '../../keys/audit.js';
@@ -27,7 +28,7 @@ import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
 import { SIM_OUTPUT_DIR, type Station } from '../../stations/index.js';
-import { BatchFaces, defaultFonts } from '../../faces/index.js';
+import { defaultFaceWorkers, defaultFonts, FacePool } from '../../faces/index.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
@@ -102,6 +103,11 @@ export interface RunBatchOptions {
   maxCardsPerRecord?: number;
   /** Keep rendered faces in DIR/faces/ (default true when scripts carry faces). */
   keepFaces?: boolean;
+  /**
+   * Worker threads drawing the card faces ahead of the cards (default: one per core, at most 4);
+   * 0 draws each face on the runner's thread when its card is ejected.
+   */
+  faceWorkers?: number;
   /** Hash of a new DIR/audit.log (default sha256; an existing log keeps its own). */
   auditHash?: AuditHash;
   /** Simulated printers keep their cards in DIR/sim-output (hopper, reject bin, encoder; default true). */
@@ -115,6 +121,9 @@ export interface RunBatchOptions {
   /** The batch's run lock when the caller took it (before opening its stations); default: taken here. */
   lock?: BatchLock;
 }
+
+/** Faces drawn ahead of a claimed record's: the next records in batch order. */
+const FACES_AHEAD = 4;
 
 /** The batch's audit log: DIR/audit.log. */
 export const AUDIT_LOG = 'audit.log';
@@ -165,6 +174,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     throw e;
   }
   const paused: { station: string; reason: string }[] = [];
+  let faces: FacePool | undefined;
   try {
     journal.addRecords(batch.scripts.keys());
     const registry = o.registry;
@@ -208,14 +218,31 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     }
     // Faces: the batch's copies of the profile's face.fonts (the profile file is not read), then
     // CARDSMITH_FONTS and the system fonts; photo files where photoDirsOf finds them. Set up at
-    // the first face, so a run with nothing to print never looks at fonts.
-    let faces: BatchFaces | undefined;
-    const faceOf = (id: string): Uint8Array | undefined => {
+    // the first face, so a run with nothing to print never looks at fonts. Drawn on worker
+    // threads from the claim on, a few records ahead (face-pool.ts).
+    const facePool = (): FacePool => {
+      const warn = (text: string) => emit({ type: 'message', level: 'warn', text });
+      faces ??= new FacePool({ fonts: [...batchFonts(batch.dir, batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn, workers: o.faceWorkers ?? defaultFaceWorkers(availableParallelism()) });
+      return faces;
+    };
+    let order: string[] | undefined;
+    let orderOf: Map<string, number> | undefined;
+    /** Starts the faces of a claimed record and of the records after it (claims follow the batch order). */
+    const drawAhead = (id: string): void => {
+      if (!batch.scripts.get(id)?.face || o.faceWorkers === 0) return;
+      order ??= [...batch.scripts.keys()];
+      orderOf ??= new Map(order.map((r, i) => [r, i]));
+      const from = orderOf.get(id)!;
+      const pool = facePool();
+      for (let i = from; i < Math.min(order.length, from + 1 + FACES_AHEAD); i++) {
+        const f = batch.scripts.get(order[i]!)!.face;
+        if (f) pool.drawAhead(order[i]!, f);
+      }
+    };
+    const faceOf = async (id: string): Promise<Uint8Array | undefined> => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
-      const warn = (text: string) => emit({ type: 'message', level: 'warn', text });
-      faces ??= new BatchFaces({ fonts: [...batchFonts(batch.dir, batch.manifest, warn), ...defaultFonts()], photoDirs: photoDirsOf(batch), warn });
-      const png = faces.render(id, f).png;
+      const png = (await facePool().take(id, f)).png;
       if (o.keepFaces ?? true) {
         privateDirSync(join(batch.dir, 'faces'));
         writePrivateFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
@@ -245,7 +272,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         audit('card-recovered', out.recordId, { station: out.station, state: out.state, action: out.cardAction, reason: out.reason });
         emit({ type: 'message', level: 'info', text: `recovery: ${out.recordId} on ${out.station}: ${out.state} (${out.reason})` });
         try {
-          if (out.cardAction === 'eject') await st.acceptCard(faceOf(out.recordId));
+          if (out.cardAction === 'eject') await st.acceptCard(await faceOf(out.recordId));
           else if (out.cardAction === 'reject') await st.rejectCard(`recovery: ${out.reason}`);
           else if (out.cardAction === 'operator') st.pause(`recovery: ${out.recordId}: ${out.reason}`);
           // keep: the card stays in position and takes the next record; none: nothing to move.
@@ -270,7 +297,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           journal.adoptIssued(reg.record, reg.chip, `recovered from the encoder of ${st.name} with the issuance registry: verify steps passed (${v.checks} checks)`);
           audit('card-recovered', reg.record, { station: st.name, chip: reg.chip, state: 'issued', action: 'eject', reason: 'registry reservation, verify steps passed' });
           emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${reg.record} (in the registry, not in the journal) passed its verify steps: issued and ejected` });
-          await st.acceptCard(faceOf(reg.record));
+          await st.acceptCard(await faceOf(reg.record));
         } catch (e) {
           const reason = `recovery: card of an unknown state (registry reservation, not in the journal): ${reasonOf(e)}`;
           registry!.void(batch.id, reg.record, reg.chip, reason);
@@ -293,7 +320,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           audit(rec ? 'stray-card-ejected' : 'stray-card-rejected', rec, { station: st.name, ...(card.chipSerial ? { chip: card.chipSerial } : {}) });
           if (rec) {
             emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: the card of ${rec} (issued) was still in the encoder: ejected` });
-            await st.acceptCard(faceOf(rec));
+            await st.acceptCard(await faceOf(rec));
           } else {
             emit({ type: 'message', level: 'info', text: `recovery: ${st.name}: a card of unknown history was in the encoder: rejected` });
             await st.rejectCard('recovery: card of unknown history found in the encoder');
@@ -366,7 +393,9 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         const claim = journal.claimNext(st.name, { skip: heldBack });
         if (!claim) break;
         audit('card-claimed', claim.recordId, { station: st.name });
+        drawAhead(claim.recordId);
         const outcome = await oneCard(st, claim);
+        faces?.drop(claim.recordId);
         if (outcome === 'stop') break;
       }
     };
@@ -486,7 +515,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       audit('card-issued', claim.recordId, { station: st.name, chip, checks: result.checks, ...Object.fromEntries(Object.entries(result.kcvs).map(([k, v]) => [`kcv.${k}`, v])) });
       emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'issued' });
       try {
-        await st.acceptCard(faceOf(claim.recordId), o.signal);
+        await st.acceptCard(await faceOf(claim.recordId), o.signal);
       } catch (e) {
         // Issued and verified; the eject failed (jam at the exit): the card is in the printer, the station paused.
         emit({ type: 'message', level: 'warn', text: `${st.name}: ${claim.recordId} is issued but the eject failed (${reasonOf(e)}): take the card out of the printer` });
@@ -515,6 +544,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const message = (stopped ? `stopped${typeof o.signal?.reason === 'string' ? ` (${o.signal.reason})` : ''}: ` : '') + `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
     return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {
+    await faces?.close();
     journal.close();
     lock.release();
   }

@@ -1,0 +1,175 @@
+// The faces of a batch run drawn on worker threads, ahead of the card that needs them, so the
+// thread that talks to the stations never spends a face's ~100 ms. Each worker keeps one
+// BatchFaces (face-worker.ts: fonts parsed once per worker); the pool keeps the run's warnings
+// (BatchFaces.note here), so a face drawn in a worker warns exactly as one drawn inline: its
+// photo warnings, then the once-per-run ones, when the face is taken. A face that fails in a
+// worker fails where it is taken, with the worker's error name, message and kind. Idle workers do
+// not keep the process alive; close() ends them.
+import { Worker } from 'node:worker_threads';
+import { BatchFaces, type BatchFacesOptions, type ScriptFace } from './batch-faces.js';
+import { FaceError, type RenderedFace } from './faces.js';
+import { CardsmithError, type ErrorKind } from '../errors/index.js';
+
+/** A drawn face without its raster (the pool hands out PNGs). */
+export type DrawnFace = Omit<RenderedFace, 'raster'>;
+
+export interface FacePoolOptions extends BatchFacesOptions {
+  /** Worker threads; 0 draws each face on the calling thread when it is taken. */
+  workers: number;
+  /** Faces drawn ahead and not taken yet, at most (the oldest is dropped first; default 64). */
+  keep?: number;
+}
+
+/** @internal The messages between the pool and its workers. */
+export interface FaceWorkerData {
+  fonts: readonly string[];
+  photoDirs: readonly string[];
+}
+/** @internal */
+export interface DrawRequest {
+  id: number;
+  recordId: string;
+  face: ScriptFace;
+}
+/** @internal */
+export interface DrawReply {
+  id: number;
+  warnings: string[];
+  face?: DrawnFace;
+  error?: { name: string; message: string; kind?: ErrorKind; field?: number };
+}
+
+/** An error of the project raised in a face worker, with its name, message and kind. */
+export class FaceWorkerError extends CardsmithError {
+  constructor(
+    override readonly name: string,
+    message: string,
+    readonly kind: ErrorKind,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The default worker count: one per core, at most 4. The stations' thread needs little CPU once
+ * the faces are elsewhere (a few ms per card), so it shares the cores with the workers.
+ */
+export function defaultFaceWorkers(cores: number): number {
+  return Math.max(1, Math.min(4, cores));
+}
+
+interface Drawer {
+  worker: Worker;
+  pending: Map<number, (r: DrawReply) => void>;
+}
+
+// Sources run through tsx (tests) start the worker from its .ts file with tsx's hooks registered
+// in the worker: tsx does not register itself in worker threads on Node 20.
+const SELF = import.meta.url;
+const WORKER = new URL(SELF.endsWith('.ts') ? './face-worker.ts' : './face-worker.js', SELF);
+
+function startWorker(data: FaceWorkerData): Worker {
+  if (!SELF.endsWith('.ts')) return new Worker(WORKER, { workerData: data });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`, { eval: true, workerData: data });
+}
+
+export class FacePool {
+  /** The run's warnings and placeholderRecords; draws the faces itself when there are no workers. */
+  readonly faces: BatchFaces;
+  private readonly drawers: Drawer[] = [];
+  private readonly ahead = new Map<string, Promise<DrawReply>>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly o: FacePoolOptions) {
+    if (!Number.isInteger(o.workers) || o.workers < 0) throw new RangeError(`face-pool: workers: expected an integer ≥ 0, got ${String(o.workers)}`);
+    this.faces = new BatchFaces(o);
+  }
+
+  /** Starts drawing a record's face on a worker (nothing when there are none, or it is drawn already). */
+  drawAhead(recordId: string, face: ScriptFace): void {
+    if (this.o.workers === 0 || this.closed || this.ahead.has(recordId)) return;
+    this.ahead.set(recordId, this.send(recordId, face));
+    const keep = this.o.keep ?? 64;
+    for (const id of this.ahead.keys()) {
+      if (this.ahead.size <= keep) break;
+      this.ahead.delete(id);
+    }
+  }
+
+  /** The record's face: the one drawn ahead, or drawn now. Its warnings go out now; a failed draw throws here. */
+  async take(recordId: string, face: ScriptFace): Promise<DrawnFace> {
+    if (this.o.workers === 0 || this.closed) return this.faces.render(recordId, face);
+    const r = await (this.ahead.get(recordId) ?? this.send(recordId, face));
+    this.ahead.delete(recordId);
+    for (const w of r.warnings) this.o.warn(w);
+    if (r.error) throw rebuilt(r.error);
+    return this.faces.note(recordId, r.face!);
+  }
+
+  /** Forgets a face drawn ahead that will not be taken (its card failed). */
+  drop(recordId: string): void {
+    this.ahead.delete(recordId);
+  }
+
+  /** Ends the workers; faces taken afterwards are drawn on the calling thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.ahead.clear();
+    const drawers = this.drawers.splice(0);
+    // Referenced until they are gone: an unreferenced worker's end does not keep the process waiting for it.
+    await Promise.all(
+      drawers.map((d) => {
+        d.worker.ref();
+        return d.worker.terminate();
+      }),
+    );
+  }
+
+  private send(recordId: string, face: ScriptFace): Promise<DrawReply> {
+    const d = this.drawer();
+    const id = this.nextId++;
+    return new Promise<DrawReply>((resolve) => {
+      // Busy workers keep the process alive (a run may be waiting on nothing else); idle ones do not.
+      if (d.pending.size === 0) d.worker.ref();
+      d.pending.set(id, resolve);
+      d.worker.postMessage({ id, recordId, face } satisfies DrawRequest);
+    });
+  }
+
+  /** The least busy worker, started when there are fewer than asked for. */
+  private drawer(): Drawer {
+    if (this.drawers.length < this.o.workers) {
+      const worker = startWorker({ fonts: [...this.o.fonts], photoDirs: [...this.o.photoDirs] });
+      const d: Drawer = { worker, pending: new Map() };
+      worker.unref();
+      worker.on('message', (r: DrawReply) => {
+        const done = d.pending.get(r.id);
+        d.pending.delete(r.id);
+        if (d.pending.size === 0) worker.unref();
+        done?.(r);
+      });
+      // A worker that dies fails the faces it was drawing; the next face starts another one.
+      let why = 'it ended';
+      worker.on('error', (e) => (why = e.message));
+      worker.on('exit', () => {
+        const i = this.drawers.indexOf(d);
+        if (i >= 0) this.drawers.splice(i, 1);
+        for (const [id, done] of d.pending) done({ id, warnings: [], error: { name: 'FaceError', message: `face: the face worker stopped (${why})` } });
+        d.pending.clear();
+      });
+      this.drawers.push(d);
+      return d;
+    }
+    return this.drawers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+}
+
+function rebuilt(e: NonNullable<DrawReply['error']>): Error {
+  if (e.name === 'FaceError') return new FaceError(e.message, e.field === undefined ? {} : { field: e.field });
+  if (e.kind) return new FaceWorkerError(e.name, e.message, e.kind);
+  const err = e.name === 'TypeError' ? new TypeError(e.message) : e.name === 'RangeError' ? new RangeError(e.message) : new Error(e.message);
+  err.name = e.name;
+  return err;
+}
