@@ -28,6 +28,9 @@ process.on('exit', () => {
   appendFileSync(process.env.${LOG_ENV}, files.join(''));
 });`;
 
+/** Packages `--version` and `--help` must not load: each costs tens of milliseconds at startup. */
+export const HEAVY_PACKAGES = ['better-sqlite3', 'fontkit', 'ajv', 'pkcs11js', 'smartcard', 'yaml', 'iconv-lite', 'jpeg-js'];
+
 export interface Loaded {
   status: number | null;
   stdout: string;

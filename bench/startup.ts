@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadedModules, packageOf } from './loaded-modules.js';
+import { HEAVY_PACKAGES, loadedModules, packageOf } from './loaded-modules.js';
 import { median } from './measure.js';
 
 const GOAL = 3;
-const HEAVY = ['better-sqlite3', 'fontkit', 'ajv', 'pkcs11js', 'smartcard', 'yaml', 'iconv-lite', 'jpeg-js'];
+const HEAVY = HEAVY_PACKAGES;
 const LIGHT_COMMAND = ['profile', 'validate', 'builtin:gp-cps'];
 
 function option(name: string): string | undefined {

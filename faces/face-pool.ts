@@ -60,7 +60,9 @@ export function defaultFaceWorkers(cores: number): number {
 
 interface Drawer {
   worker: Worker;
-  pending: Map<number, (r: DrawReply) => void>;
+  /** Resolved with the worker's reply, or with null when the face is to be drawn on the calling thread. */
+  pending: Map<number, (r: DrawReply | null) => void>;
+  answered: boolean;
 }
 
 // Sources run through tsx (tests) start the worker from its .ts file with tsx's hooks registered
@@ -78,9 +80,11 @@ export class FacePool {
   /** The run's warnings and placeholderRecords; draws the faces itself when there are no workers. */
   readonly faces: BatchFaces;
   private readonly drawers: Drawer[] = [];
-  private readonly ahead = new Map<string, Promise<DrawReply>>();
+  private readonly ahead = new Map<string, Promise<DrawReply | null>>();
   private nextId = 1;
   private closed = false;
+  /** Set when a worker ended before its first answer (it cannot start here): faces are drawn inline. */
+  private inline = false;
 
   constructor(private readonly o: FacePoolOptions) {
     if (!Number.isInteger(o.workers) || o.workers < 0) throw new RangeError(`face-pool: workers: expected an integer ≥ 0, got ${String(o.workers)}`);
@@ -89,7 +93,7 @@ export class FacePool {
 
   /** Starts drawing a record's face on a worker (nothing when there are none, or it is drawn already). */
   drawAhead(recordId: string, face: ScriptFace): void {
-    if (this.o.workers === 0 || this.closed || this.ahead.has(recordId)) return;
+    if (this.o.workers === 0 || this.closed || this.inline || this.ahead.has(recordId)) return;
     this.ahead.set(recordId, this.send(recordId, face));
     const keep = this.o.keep ?? 64;
     for (const id of this.ahead.keys()) {
@@ -100,9 +104,10 @@ export class FacePool {
 
   /** The record's face: the one drawn ahead, or drawn now. Its warnings go out now; a failed draw throws here. */
   async take(recordId: string, face: ScriptFace): Promise<DrawnFace> {
-    if (this.o.workers === 0 || this.closed) return this.faces.render(recordId, face);
+    if (this.o.workers === 0 || this.closed || this.inline) return this.faces.render(recordId, face);
     const r = await (this.ahead.get(recordId) ?? this.send(recordId, face));
     this.ahead.delete(recordId);
+    if (r === null) return this.faces.render(recordId, face);
     for (const w of r.warnings) this.o.warn(w);
     if (r.error) throw rebuilt(r.error);
     return this.faces.note(recordId, r.face!);
@@ -127,10 +132,10 @@ export class FacePool {
     );
   }
 
-  private send(recordId: string, face: ScriptFace): Promise<DrawReply> {
+  private send(recordId: string, face: ScriptFace): Promise<DrawReply | null> {
     const d = this.drawer();
     const id = this.nextId++;
-    return new Promise<DrawReply>((resolve) => {
+    return new Promise<DrawReply | null>((resolve) => {
       // Busy workers keep the process alive (a run may be waiting on nothing else); idle ones do not.
       if (d.pending.size === 0) d.worker.ref();
       d.pending.set(id, resolve);
@@ -142,21 +147,28 @@ export class FacePool {
   private drawer(): Drawer {
     if (this.drawers.length < this.o.workers) {
       const worker = startWorker({ fonts: [...this.o.fonts], photoDirs: [...this.o.photoDirs] });
-      const d: Drawer = { worker, pending: new Map() };
+      const d: Drawer = { worker, pending: new Map(), answered: false };
       worker.unref();
       worker.on('message', (r: DrawReply) => {
+        d.answered = true;
         const done = d.pending.get(r.id);
         d.pending.delete(r.id);
         if (d.pending.size === 0) worker.unref();
         done?.(r);
       });
-      // A worker that dies fails the faces it was drawing; the next face starts another one.
+      // A worker that dies fails the faces it was drawing; the next face starts another one. One
+      // that ends before its first answer cannot start here (a broken install): every face is then
+      // drawn on the calling thread, the ones it held too, and the run says so once.
       let why = 'it ended';
       worker.on('error', (e) => (why = e.message));
       worker.on('exit', () => {
         const i = this.drawers.indexOf(d);
         if (i >= 0) this.drawers.splice(i, 1);
-        for (const [id, done] of d.pending) done({ id, warnings: [], error: { name: 'FaceError', message: `face: the face worker stopped (${why})` } });
+        if (!d.answered && !this.closed && !this.inline) {
+          this.inline = true;
+          this.o.warn(`card faces: a face worker could not start (${why}): faces are drawn on the runner's thread`);
+        }
+        for (const [id, done] of d.pending) done(d.answered ? { id, warnings: [], error: { name: 'FaceError', message: `face: the face worker stopped (${why})` } } : null);
         d.pending.clear();
       });
       this.drawers.push(d);

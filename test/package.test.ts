@@ -127,6 +127,7 @@ t.test('the installed CLI finds its shipped files', async (t) => {
   t.equal(check.stdout, 'valid\n', 'profiles/ and profiles/caps/');
   const demo = await run(process.execPath, [bin, 'demo', '--cards', '1', '--out', join(tmp, 'demo'), '--json'], { cwd: project });
   t.match(JSON.parse(demo.stdout.split('\n')[0]!), { run: { counts: { issued: 1 } } }, 'examples/');
+  t.notMatch(`${demo.stdout}${demo.stderr}`, /face worker could not start/, 'the card face was drawn by a worker from the installed dist/faces/face-worker.js');
 });
 
 t.test('a TypeScript consumer, and every import the docs show, type-check against the installed declarations', async (t) => {

@@ -162,6 +162,7 @@ function photoDirsOf(batch: Batch): string[] {
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   // The manifest is prep's (its MAC), so are the files loadBatch checked against it: before the journal or any card.
+  if (o.faceWorkers !== undefined && (!Number.isInteger(o.faceWorkers) || o.faceWorkers < 0)) throw new RangeError(`runBatch: faceWorkers: expected an integer ≥ 0, got ${String(o.faceWorkers)}`);
   await checkManifestMac(batch.dir, batch.manifest, o.provider);
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
@@ -229,14 +230,19 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     let orderOf: Map<string, number> | undefined;
     /** Starts the faces of a claimed record and of the records after it (claims follow the batch order). */
     const drawAhead = (id: string): void => {
-      if (!batch.scripts.get(id)?.face || o.faceWorkers === 0) return;
+      if (!batch.scripts.get(id)?.face) return;
       order ??= [...batch.scripts.keys()];
       orderOf ??= new Map(order.map((r, i) => [r, i]));
       const from = orderOf.get(id)!;
-      const pool = facePool();
-      for (let i = from; i < Math.min(order.length, from + 1 + FACES_AHEAD); i++) {
-        const f = batch.scripts.get(order[i]!)!.face;
-        if (f) pool.drawAhead(order[i]!, f);
+      try {
+        const pool = facePool();
+        for (let i = from; i < Math.min(order.length, from + 1 + FACES_AHEAD); i++) {
+          const f = batch.scripts.get(order[i]!)!.face;
+          if (f) pool.drawAhead(order[i]!, f);
+        }
+      } catch {
+        // Drawing ahead only saves time: a face that could not be started is drawn when its card
+        // is ejected, where a failure is that card's (a record claimed here is never left hanging).
       }
     };
     const faceOf = async (id: string): Promise<Uint8Array | undefined> => {
@@ -544,8 +550,11 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const message = (stopped ? `stopped${typeof o.signal?.reason === 'string' ? ` (${o.signal.reason})` : ''}: ` : '') + `${counts.issued} issued, ${counts.rejected} rejected` + (counts.review ? `, ${counts.review} for review` : '') + (left ? `, ${left} not done (${why})` : '') + ` of ${counts.total}`;
     return { kind: 'done', message, counts, paused, recovered, ...(halt ? { keyFault: halt } : {}), ...(stopped ? { stopped } : {}) };
   } finally {
-    await faces?.close();
-    journal.close();
-    lock.release();
+    try {
+      await faces?.close();
+    } finally {
+      journal.close();
+      lock.release();
+    }
   }
 }

@@ -3,11 +3,11 @@
 import t from 'tap';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadedModules, packageOf } from '../../bench/loaded-modules.js';
+import { HEAVY_PACKAGES, loadedModules, packageOf } from '../../bench/loaded-modules.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const BIN = DIST + 'bin/cardsmith.js';
-const HEAVY = ['better-sqlite3', 'fontkit', 'ajv', 'pkcs11js', 'smartcard', 'yaml', 'iconv-lite', 'jpeg-js'];
+const HEAVY = HEAVY_PACKAGES;
 /** The only project folders a start without a command needs. */
 const FRAME = /^(bin\/[^/]+|bin\/commands\/index|errors\/[^/]+|bytes\/[^/]+)\.js$/;
 

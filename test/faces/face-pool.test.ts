@@ -90,6 +90,7 @@ t.test('a face that fails in a worker throws where it is taken, as inline; the p
 t.test('a worker that dies fails the faces it had; the next face gets a new worker', async (t) => {
   const pool = new FacePool({ fonts: [], photoDirs: [EXAMPLES], warn: () => {}, workers: 1 });
   t.teardown(() => pool.close());
+  t.ok((await pool.take('r0', batch[0]![1])).png.length > 1000, 'the worker has answered once');
   pool.drawAhead('r1', batch[0]![1]);
   const worker = (pool as unknown as { drawers: { worker: { terminate(): Promise<number> } }[] }).drawers[0]!.worker;
   await worker.terminate();
@@ -97,6 +98,21 @@ t.test('a worker that dies fails the faces it had; the next face gets a new work
   t.type(err, FaceError);
   t.match((err as Error).message, /the face worker stopped/);
   t.ok((await pool.take('r1', batch[0]![1])).png.length > 1000, 'drawn again by a new worker');
+});
+
+t.test('a worker that ends before its first answer (it cannot start here): faces are drawn on the calling thread, with one warning', async (t) => {
+  const warnings: string[] = [];
+  const pool = new FacePool({ fonts: [], photoDirs: [EXAMPLES], warn: (w) => warnings.push(w), workers: 1 });
+  t.teardown(() => pool.close());
+  pool.drawAhead('r1', batch[0]![1]);
+  pool.drawAhead('r2', batch[1]![1]);
+  const worker = (pool as unknown as { drawers: { worker: { terminate(): Promise<number> } }[] }).drawers[0]!.worker;
+  await worker.terminate();
+  const inline = new BatchFaces({ fonts: [], photoDirs: [EXAMPLES], warn: () => {} });
+  t.ok(Buffer.from((await pool.take('r1', batch[0]![1])).png).equals(Buffer.from(inline.render('r1', batch[0]![1]).png)), 'the face it held is drawn inline');
+  t.ok(Buffer.from((await pool.take('r3', batch[1]![1])).png).equals(Buffer.from(inline.render('r3', batch[1]![1]).png)), 'and so are the next ones');
+  t.equal((pool as unknown as { drawers: unknown[] }).drawers.length, 0, 'no new worker started');
+  t.equal(warnings.filter((w) => /a face worker could not start/.test(w)).length, 1, 'said once');
 });
 
 t.test('no workers: the faces are drawn on the calling thread when taken', async (t) => {
