@@ -50,6 +50,11 @@ export class FaceWorkerError extends CardsmithError {
   }
 }
 
+/** A worker count is an integer ≥ 0 (0: faces drawn on the calling thread). */
+export function checkFaceWorkers(workers: number): void {
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`face-pool: workers: expected an integer ≥ 0, got ${String(workers)}`);
+}
+
 /**
  * The default worker count: one per core, at most 4. The stations' thread needs little CPU once
  * the faces are elsewhere (a few ms per card), so it shares the cores with the workers.
@@ -87,7 +92,7 @@ export class FacePool {
   private inline = false;
 
   constructor(private readonly o: FacePoolOptions) {
-    if (!Number.isInteger(o.workers) || o.workers < 0) throw new RangeError(`face-pool: workers: expected an integer ≥ 0, got ${String(o.workers)}`);
+    checkFaceWorkers(o.workers);
     this.faces = new BatchFaces(o);
   }
 

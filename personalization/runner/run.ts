@@ -28,7 +28,7 @@ import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
 import { SIM_OUTPUT_DIR, type Station } from '../../stations/index.js';
-import { defaultFaceWorkers, defaultFonts, FacePool } from '../../faces/index.js';
+import { checkFaceWorkers, defaultFaceWorkers, defaultFonts, FacePool } from '../../faces/index.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
@@ -162,7 +162,8 @@ function photoDirsOf(batch: Batch): string[] {
 
 export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunResult> {
   // The manifest is prep's (its MAC), so are the files loadBatch checked against it: before the journal or any card.
-  if (o.faceWorkers !== undefined && (!Number.isInteger(o.faceWorkers) || o.faceWorkers < 0)) throw new RangeError(`runBatch: faceWorkers: expected an integer ≥ 0, got ${String(o.faceWorkers)}`);
+  // Checked before the journal: the pool itself starts at the first face, after records are claimed.
+  if (o.faceWorkers !== undefined) checkFaceWorkers(o.faceWorkers);
   await checkManifestMac(batch.dir, batch.manifest, o.provider);
   const emit = o.onEvent ?? (() => {});
   // Before the journal and the audit log: a run refused because another one is live writes neither.
