@@ -73,7 +73,10 @@ t.test('faces drawn by workers: the same kept faces and warnings as inline; a ba
   }
   t.equal(inline.drawnHere, 8, 'inline: every face drawn on the stations\' thread');
   t.equal(pooled.drawnHere, 0, 'workers: none');
-  t.same(pooled.warnings, inline.warnings, 'the same warnings');
+  // Without a CJK font the once-per-run placeholder warning names the glyphs of whichever card two
+  // stations eject first, inline or not: compare it without them.
+  const firstPlaceholder = (w: string) => w.replace(/^card faces: no font here has .*?; drawn as placeholder glyphs/, 'card faces: no font here has …; drawn as placeholder glyphs');
+  t.same(pooled.warnings.map(firstPlaceholder), inline.warnings.map(firstPlaceholder), 'the same warnings');
   t.ok(inline.warnings.some((w) => /^face of w0006: fields\[0\] \(photo\): photos\/9999\.jpg not found/.test(w)), 'the missing photo');
   t.ok(inline.warnings.includes('w0003 is issued but the eject failed (FaceError: face: width and height must be integers 16..4096, got 10 × 638): take the card out of the printer'));
   t.same([...pooled.faces.keys()].sort(), scripts.filter((s) => s.recordId !== 'w0003').map((s) => faceFileName(s.recordId)), 'a kept face for every card but the bad one');
