@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { BatchFaces, type BatchFacesOptions, type ScriptFace } from './batch-faces.js';
 import { FaceError, type RenderedFace } from './faces.js';
-import { CardsmithError, type ErrorKind } from '../errors/index.js';
+import { rebuildError, startWorker, type ThreadError } from '../errors/threads.js';
 
 /** A drawn face without its raster (the pool hands out PNGs). */
 export type DrawnFace = Omit<RenderedFace, 'raster'>;
@@ -36,19 +36,11 @@ export interface DrawReply {
   id: number;
   warnings: string[];
   face?: DrawnFace;
-  error?: { name: string; message: string; kind?: ErrorKind; field?: number };
+  error?: ThreadError & { field?: number };
 }
 
 /** An error of the project raised in a face worker, with its name, message and kind. */
-export class FaceWorkerError extends CardsmithError {
-  constructor(
-    override readonly name: string,
-    message: string,
-    readonly kind: ErrorKind,
-  ) {
-    super(message);
-  }
-}
+export { WorkerError as FaceWorkerError } from '../errors/threads.js';
 
 /** A worker count is an integer ≥ 0 (0: faces drawn on the calling thread). */
 export function checkFaceWorkers(workers: number): void {
@@ -70,15 +62,8 @@ interface Drawer {
   answered: boolean;
 }
 
-// Sources run through tsx (tests) start the worker from its .ts file with tsx's hooks registered
-// in the worker: tsx does not register itself in worker threads on Node 20.
-const SELF = import.meta.url;
-const WORKER = new URL(SELF.endsWith('.ts') ? './face-worker.ts' : './face-worker.js', SELF);
-
-function startWorker(data: FaceWorkerData): Worker {
-  if (!SELF.endsWith('.ts')) return new Worker(WORKER, { workerData: data });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`, { eval: true, workerData: data });
+function startFaceWorker(data: FaceWorkerData): Worker {
+  return startWorker(import.meta.url, 'face-worker', data);
 }
 
 export class FacePool {
@@ -151,7 +136,7 @@ export class FacePool {
   /** The least busy worker, started when there are fewer than asked for. */
   private drawer(): Drawer {
     if (this.drawers.length < this.o.workers) {
-      const worker = startWorker({ fonts: [...this.o.fonts], photoDirs: [...this.o.photoDirs] });
+      const worker = startFaceWorker({ fonts: [...this.o.fonts], photoDirs: [...this.o.photoDirs] });
       const d: Drawer = { worker, pending: new Map(), answered: false };
       worker.unref();
       worker.on('message', (r: DrawReply) => {
@@ -185,8 +170,5 @@ export class FacePool {
 
 function rebuilt(e: NonNullable<DrawReply['error']>): Error {
   if (e.name === 'FaceError') return new FaceError(e.message, e.field === undefined ? {} : { field: e.field });
-  if (e.kind) return new FaceWorkerError(e.name, e.message, e.kind);
-  const err = e.name === 'TypeError' ? new TypeError(e.message) : e.name === 'RangeError' ? new RangeError(e.message) : new Error(e.message);
-  err.name = e.name;
-  return err;
+  return rebuildError(e);
 }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchFaces } from './batch-faces.js';
 import type { DrawReply, DrawRequest, FaceWorkerData } from './face-pool.js';
-import { CardsmithError } from '../errors/index.js';
+import { threadError } from '../errors/threads.js';
 import { FaceError } from './faces.js';
 
 const port = parentPort!;
@@ -20,8 +20,7 @@ port.on('message', ({ id, recordId, face }: DrawRequest) => {
     const { raster: _, ...drawn } = faces.draw(recordId, face);
     reply = { id, warnings, face: drawn };
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    reply = { id, warnings, error: { name: err.name, message: err.message, ...(err instanceof CardsmithError ? { kind: err.kind } : {}), ...(e instanceof FaceError && e.field !== undefined ? { field: e.field } : {}) } };
+    reply = { id, warnings, error: { ...threadError(e), ...(e instanceof FaceError && e.field !== undefined ? { field: e.field } : {}) } };
   }
   const png = reply.face?.png;
   // The PNG's own buffer moves to the pool instead of being copied.

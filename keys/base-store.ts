@@ -7,6 +7,7 @@ import { sm2Verify } from '../crypto/sm2.js';
 import { AuditLog, verifyAuditLog, type AuditAnchor, type AuditMac, type VerifyResult } from './audit.js';
 import { CertificateError, KeyNotFoundError, KeyUsageError, SealError } from './errors.js';
 import { parseCertificate } from './ca.js';
+import type { LentKey } from './lent.js';
 import { combineComponents, componentKcv, deriveAlgs, normalizeSpec, requireUsage, splitComponents } from './material.js';
 import type {
   CardKey,
@@ -35,6 +36,26 @@ export interface StoreIndex {
 export const SEAL_VERSION = 0x01;
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
+
+/** The IV of a seal: the given nonce (checked), else random. */
+export function sealIv(opts: SealOptions): Uint8Array {
+  if (opts.nonce !== undefined && (!(opts.nonce instanceof Uint8Array) || opts.nonce.length !== IV_LENGTH)) {
+    throw new KeyUsageError(`keys: a seal nonce is ${IV_LENGTH} bytes, got ${opts.nonce instanceof Uint8Array ? opts.nonce.length : typeof opts.nonce}`);
+  }
+  return opts.nonce !== undefined ? new Uint8Array(opts.nonce) : new Uint8Array(randomBytes(IV_LENGTH));
+}
+
+/** A sealed secret as stored: 01 ‖ IV ‖ GCM ciphertext ‖ tag. */
+export function sealEnvelope(iv: Uint8Array, body: Uint8Array): Uint8Array {
+  return concat(Uint8Array.of(SEAL_VERSION), iv, body);
+}
+
+/** The one result algorithm of a deriveCardKeys call's methods under `info`. */
+export function deriveAlgOf(info: KeyInfo, requests: readonly DeriveRequest[]): CardKey['alg'] {
+  const algs = new Set(requests.map((r) => deriveAlgs(r.method, info.alg)));
+  if (algs.size > 1) throw new KeyUsageError('keys: one deriveCardKeys call uses methods of one result algorithm');
+  return [...algs][0] ?? 'des3';
+}
 
 export const refName = (r: KeyRef): string => (r.version === undefined ? r.label : `${r.label} v${r.version}`);
 const certKey = (k: KeyInfo): string => `${k.label}#${k.version}`;
@@ -109,9 +130,7 @@ export abstract class BaseKeyStore implements KeyStore {
   async deriveCardKeys(master: KeyRef, requests: readonly DeriveRequest[]): Promise<CardKey[]> {
     const info = this.find(master);
     requireUsage(info, 'derive');
-    const algs = new Set(requests.map((r) => deriveAlgs(r.method, info.alg)));
-    if (algs.size > 1) throw new KeyUsageError('keys: one deriveCardKeys call uses methods of one result algorithm');
-    return this.opDerive(info, requests, [...algs][0] ?? 'des3');
+    return this.opDerive(info, requests, deriveAlgOf(info, requests));
   }
 
   async encrypt(ref: KeyRef, data: Uint8Array, opts: CipherOptions = {}): Promise<Uint8Array> {
@@ -145,14 +164,10 @@ export abstract class BaseKeyStore implements KeyStore {
   async seal(transportKey: KeyRef, secret: Uint8Array, context: Uint8Array = new Uint8Array(0), opts: SealOptions = {}): Promise<Uint8Array> {
     const info = this.find(transportKey);
     requireUsage(info, 'seal');
-    if (opts.nonce !== undefined && (!(opts.nonce instanceof Uint8Array) || opts.nonce.length !== IV_LENGTH)) {
-      throw new KeyUsageError(`keys: a seal nonce is ${IV_LENGTH} bytes, got ${opts.nonce instanceof Uint8Array ? opts.nonce.length : typeof opts.nonce}`);
-    }
     // Both backends take the IV from here: the file store as createCipheriv's IV, PKCS#11 as the
     // CKM_AES_GCM mechanism parameter (CK_GCM_PARAMS.pIv).
-    const iv = opts.nonce !== undefined ? new Uint8Array(opts.nonce) : new Uint8Array(randomBytes(IV_LENGTH));
-    const body = await this.opGcm(info, 'encrypt', iv, secret, context);
-    return concat(Uint8Array.of(SEAL_VERSION), iv, body);
+    const iv = sealIv(opts);
+    return sealEnvelope(iv, await this.opGcm(info, 'encrypt', iv, secret, context));
   }
 
   async unseal(transportKey: KeyRef, sealed: Uint8Array, context: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
@@ -184,6 +199,14 @@ export abstract class BaseKeyStore implements KeyStore {
   async certificate(ref: KeyRef): Promise<Uint8Array | undefined> {
     const b64 = this.index.certificates[certKey(this.find(ref))];
     return b64 === undefined ? undefined : new Uint8Array(Buffer.from(b64, 'base64'));
+  }
+
+  /**
+   * Copies of key values for worker threads of this process (keys/lent.ts), or undefined when the
+   * backend keeps its values elsewhere (a token) or one of them is not exportable.
+   */
+  async lend(_refs: readonly KeyRef[]): Promise<LentKey[] | undefined> {
+    return undefined;
   }
 
   // ---- ceremonies ------------------------------------------------------------------------------

@@ -22,14 +22,14 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { concat, toHex, wipe } from '../bytes/index.js';
 import { crypt } from '../crypto/block.js';
-import { cmac } from '../crypto/cmac.js';
-import { diversify } from '../crypto/diversify.js';
 import { sm2PublicKey, sm2Sign } from '../crypto/sm2.js';
 import { AuditLog, type AuditHash } from './audit.js';
 import { BaseKeyStore, type StoreIndex } from './base-store.js';
 import { KeyStoreAccessError, KeyUsageError } from './errors.js';
 import { keyKcv, randomKey } from './material.js';
-import type { CardKey, DeriveRequest, KeyInfo, SignOptions } from './types.js';
+import type { LentKey } from './lent.js';
+import { softwareDerive, softwareGcm, softwareMac } from './software.js';
+import type { CardKey, DeriveRequest, KeyInfo, KeyRef, SignOptions } from './types.js';
 
 export const FORMAT = 'cardsmith-keystore';
 export const FORMAT_VERSION = 2;
@@ -391,11 +391,7 @@ export class FileKeyStore extends BaseKeyStore {
   }
 
   protected async opDerive(info: KeyInfo, requests: readonly DeriveRequest[], alg: CardKey['alg']): Promise<CardKey[]> {
-    const master = this.value(info);
-    return requests.map((r) => {
-      const value = diversify({ method: r.method, master, data: r.data, ...(r.keyType ? { keyType: r.keyType } : {}), ...(r.method === 'pboc' ? { alg: info.alg as 'des3' | 'sm4' } : {}) });
-      return { alg, value, kcv: keyKcv(alg, value) };
-    });
+    return softwareDerive(info, this.value(info), requests, alg);
   }
 
   protected async opCipher(info: KeyInfo, direction: 'encrypt' | 'decrypt', data: Uint8Array, mode: 'ecb' | 'cbc', iv: Uint8Array | undefined): Promise<Uint8Array> {
@@ -404,21 +400,18 @@ export class FileKeyStore extends BaseKeyStore {
   }
 
   protected async opMac(info: KeyInfo, data: Uint8Array): Promise<Uint8Array> {
-    if (info.alg === 'sm2') throw new KeyUsageError('keys: SM2 keys do not MAC');
-    return cmac(info.alg, this.value(info), data);
+    return softwareMac(info, this.value(info), data);
   }
 
   protected async opGcm(info: KeyInfo, direction: 'encrypt' | 'decrypt', iv: Uint8Array, data: Uint8Array, aadBytes: Uint8Array): Promise<Uint8Array> {
-    const key = this.value(info);
-    if (direction === 'encrypt') {
-      const c = createCipheriv('aes-256-gcm', key, iv);
-      c.setAAD(aadBytes);
-      return new Uint8Array(Buffer.concat([c.update(data), c.final(), c.getAuthTag()]));
-    }
-    const d = createDecipheriv('aes-256-gcm', key, iv);
-    d.setAAD(aadBytes);
-    d.setAuthTag(data.subarray(data.length - 16));
-    return new Uint8Array(Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]));
+    return softwareGcm(this.value(info), direction, iv, data, aadBytes);
+  }
+
+  /** Copies of the values of `refs` for worker threads of this process (./lent.ts), when all are exportable. */
+  override async lend(refs: readonly KeyRef[]): Promise<LentKey[] | undefined> {
+    const infos = await Promise.all(refs.map((r) => this.info(r)));
+    if (infos.some((i) => !i.exportable)) return undefined;
+    return infos.map((info) => ({ info: { ...info }, value: this.value(info).slice() }));
   }
 
   protected async opSign(info: KeyInfo, message: Uint8Array, opts: SignOptions): Promise<Uint8Array> {

@@ -15,6 +15,8 @@ export const KEY_ALGS: readonly KeyAlg[] = ['des3', 'aes', 'sm4', 'sm2'];
  * encryption/decryption; mac: CMAC; wrap: encrypting other keys (a KEK, GP PUT KEY style);
  * seal: AES-256-GCM batch transport key; sign: SM2 signatures (the card CA).
  */
+import type { LentKey } from './lent.js';
+
 export type KeyUsage = 'derive' | 'encrypt' | 'mac' | 'wrap' | 'seal' | 'sign';
 export const KEY_USAGES: readonly KeyUsage[] = ['derive', 'encrypt', 'mac', 'wrap', 'seal', 'sign'];
 
@@ -113,6 +115,11 @@ export interface KeyProvider {
   /** The CA certificate (DER) stored with an SM2 key, if any. */
   certificate(ref: KeyRef): Promise<Uint8Array | undefined>;
   close(): Promise<void>;
+  /**
+   * Copies of key values for worker threads of this process (keys/lent.ts), or undefined when the
+   * store keeps its values elsewhere (a token) or one of the keys is not exportable.
+   */
+  lend?(refs: readonly KeyRef[]): Promise<LentKey[] | undefined>;
 }
 
 export interface NewKeySpec {

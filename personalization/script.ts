@@ -17,6 +17,7 @@
 //   fonts/          copies of the profile's face.fonts, in search order: the batch folder prints
 //                   without the profile
 
+import type { BlobRef, BlobSlice } from './blobs.js';
 import { cardScriptProblem } from './schemas.js';
 import { CardsmithError, type ErrorKind } from '../errors/index.js';
 
@@ -174,6 +175,7 @@ export interface CheckStep {
   apdu: string;
   /** Expected response data (hex); absent = only the SW is checked. */
   expect?: string;
+  expectBlob?: BlobSlice;
   sw?: ExpectedSw;
   what: string;
 }
@@ -198,7 +200,8 @@ export type RunPart =
   | { hex: string }
   | { fact: CardFact; from?: number; length?: number }
   | { key: RunKey }
-  | { mac: { key: RunKey; data: RunPart[] } };
+  | { mac: { key: RunKey; data: RunPart[] } }
+  | BlobSlice;
 
 /**
  * A card key derived at run time: KeyProvider.deriveCardKey(master, { method, data, keyType })
@@ -250,7 +253,7 @@ export interface CardScript {
   /** Verification steps, run after `steps` (and again by `cardsmith verify`). */
   verify: Step[];
   /** The card face, from the profile's layout (personal data, not secret), in printer pixels at 300 dpi (x, y: top-left; size: text line height or photo box height). */
-  face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string }[] };
+  face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string; blob?: BlobRef }[] };
   /**
    * What the issuance registry records of this card: the keyed hash of the holder's ID (never the
    * ID), the card number, and why it replaces the holder's earlier card.
@@ -284,6 +287,7 @@ export interface BatchManifest {
      */
     fonts?: { name: string; size: number; sha256: string; member?: string }[];
     rejects?: { file: 'rejects.csv'; sha256: string };
+    blobs?: { file: 'blobs.pack'; size: number; count: number };
   };
   /** The key store's MAC under `transportKey` over the canonical manifest without this field (hex). */
   mac: string;

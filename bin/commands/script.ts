@@ -86,6 +86,7 @@ function partText(p: RunPart): string {
   if ('hex' in p) return p.hex;
   if ('fact' in p) return `card.${p.fact}${p.from !== undefined || p.length !== undefined ? `[${p.from ?? 0}${p.length !== undefined ? `:+${p.length}` : ''}]` : ''}`;
   if ('key' in p) return `<key ${keyText(p.key)}>`;
+  if ('blob' in p) return `<blob ${p.blob.slice(0, 16)}… bytes ${p.from ?? 0}+${p.length ?? p.size - (p.from ?? 0)}>`;
   return `<mac ${keyText(p.mac.key)} over ${p.mac.data.map(partText).join(' ‖ ')}>`;
 }
 

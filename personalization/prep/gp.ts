@@ -10,16 +10,15 @@ import { parseCap } from '../../globalplatform/session.js';
 import { buildTlv, encodeCommand, findTlv, MAX_SHORT_DATA, MAX_SHORT_LE, parseTlv } from '../../iso7816/index.js';
 import { encodeField, type CardEvaluator, type FieldValue } from '../../profiles/index.js';
 import type { AppletSpec, DgiSpec, Profile } from '../../profiles/types.js';
+import { once, type CardInputs } from './card-context.js';
+import { ScriptTemplate } from './template.js';
 import type { Sealed, SealedKey, Step } from '../script.js';
 import { PrepError } from './errors.js';
 
-export interface GpInputs {
-  profile: Profile;
-  ev: CardEvaluator;
-  seal(secret: Uint8Array, kcv?: string): Promise<Sealed>;
+/** What the GP script needs of one card (the template's per-card context). */
+export interface GpInputs extends CardInputs {
+  /** The transport key set, sealed for this card. */
   transport: SealedKey;
-  prepKeys: ReadonlyMap<string, { value: Uint8Array; kcv: string }>;
-  versionOf(label: string): number;
 }
 
 /**
@@ -84,52 +83,57 @@ function keyOf(keys: GpInputs['prepKeys'], name: string): { value: Uint8Array; k
   return k;
 }
 
-export async function gpScript(inp: GpInputs): Promise<{ steps: Step[]; verify: Step[] }> {
-  const { profile } = inp;
+/** The GP/CPS script of a profile, compiled once: the LOADs and INSTALLs fixed, the keys and DGIs per card. */
+export function compileGp(profile: Profile, versionOf: (label: string) => number, perCardOnly = false): { steps: ScriptTemplate<GpInputs>; verify: ScriptTemplate<GpInputs> } {
   const gp = profile.gp;
   if (!gp) throw new PrepError(`profile ${profile.name}: no GlobalPlatform section`);
-  const steps: Step[] = [];
-  const verify: Step[] = [];
-  steps.push({
-    op: 'open',
-    protocol: gp.scp,
-    keys: { enc: inp.transport, mac: inp.transport, dek: inp.transport },
-    keyVersion: profile.transport.version,
-    securityLevel: 0x03,
-    sdAid: toHex(gp.isdAid),
-    note: 'ISD, transport key set',
-  });
+  const steps = new ScriptTemplate<GpInputs>(perCardOnly);
+  const verify = new ScriptTemplate<GpInputs>(perCardOnly);
+  steps.card((c) => [
+    {
+      op: 'open',
+      protocol: gp.scp,
+      keys: { enc: c.transport, mac: c.transport, dek: c.transport },
+      keyVersion: profile.transport.version,
+      securityLevel: 0x03,
+      sdAid: toHex(gp.isdAid),
+      note: 'ISD, transport key set',
+    },
+  ]);
   const blockSize = loadBlockSize(profile.maxCommandData, gp.scp);
-  for (const lf of gp.loadFiles) {
-    for (const a of loadSteps(lf.aid, lf.cap, blockSize)) steps.push({ op: 'apdu', apdu: a, note: `load ${lf.name}` });
-  }
+  for (const lf of gp.loadFiles) steps.fixedBy(() => loadSteps(lf.aid, lf.cap, blockSize).map((a) => ({ op: 'apdu', apdu: a, note: `load ${lf.name}` })));
   for (const app of gp.applets) {
     const lf = gp.loadFiles.find((l) => l.name === app.loadFile);
     if (!lf) throw new PrepError(`applet ${app.name}: load file ${app.loadFile} is not declared`);
     const install = installCommand({ loadFileAid: lf.aid, moduleAid: app.module, instanceAid: app.aid, privileges: app.privileges, parameters: c9Value(app.installParameters) });
-    steps.push({ op: 'apdu', apdu: toHex(encodeCommand(install)), note: `install ${app.name}` });
-    await personalizeApplet(app, inp, steps, verify);
+    steps.fixed({ op: 'apdu', apdu: toHex(encodeCommand(install)), note: `install ${app.name}` });
+    if (app.dgis.length === 0) continue;
+    steps.fixed({ op: 'apdu', apdu: toHex(encodeCommand(installForPersonalizationCommand(app.aid))), note: `install for personalization ${app.name}` });
+    const personalized = (c: GpInputs) => once(c, app, () => personalizeApplet(app, c));
+    steps.card(async (c) => (await personalized(c)).steps);
+    verify.card(async (c) => (await personalized(c)).verify);
   }
   if (gp.isdKeys.length > 0) {
     const first = gp.isdKeys[0]!;
     const div = first.derive.method;
     if (div !== 'emv' && div !== 'visa2' && div !== 'kdf3') throw new PrepError(`ISD key ${first.name}: PUT KEY supports emv, visa2 and kdf3 diversification, not ${div}`);
-    steps.push({
+    steps.fixed({
       op: 'put-derived-key',
       keyVersion: first.version,
       ...(gp.replaceTransportKeys ? { replaceVersion: profile.transport.version } : {}),
-      master: { label: first.derive.master.label, version: inp.versionOf(first.derive.master.label) },
+      master: { label: first.derive.master.label, version: versionOf(first.derive.master.label) },
       div,
       note: 'ISD: transport keys → issuer keys diversified with the KDD',
     });
   }
-  steps.push({ op: 'close' });
+  steps.fixed({ op: 'close' });
   return { steps, verify };
 }
 
-async function personalizeApplet(app: AppletSpec, inp: GpInputs, steps: Step[], verify: Step[]): Promise<void> {
-  if (app.dgis.length === 0) return;
-  steps.push({ op: 'apdu', apdu: toHex(encodeCommand(installForPersonalizationCommand(app.aid))), note: `install for personalization ${app.name}` });
+/** STORE DATA of an applet's DGIs and the checks that read them back. */
+async function personalizeApplet(app: AppletSpec, inp: GpInputs): Promise<{ steps: Step[]; verify: Step[] }> {
+  const steps: Step[] = [];
+  const verify: Step[] = [];
   const dgis: { dgi: number; data?: string; sealed?: Sealed }[] = [];
   const plain = new Map<number, Uint8Array>();
   for (const d of app.dgis) {
@@ -154,4 +158,5 @@ async function personalizeApplet(app: AppletSpec, inp: GpInputs, steps: Step[], 
     // so they are not checked here (reported as open in docs/prep.md).
     else if (false as boolean) verify.push({ op: 'check', apdu: toHex(encodeCommand({ cla: 0x80, ins: 0xca, p1: dgi >> 8, p2: dgi & 0xff, data: new Uint8Array(0), le: MAX_SHORT_LE })), expect: toHex(concat(Uint8Array.of(dgi >> 8, dgi & 0xff, data.length), data)), what: `GET DATA ${toHex(Uint8Array.of(dgi >> 8, dgi & 0xff))}` });
   }
+  return { steps, verify };
 }
