@@ -228,6 +228,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
   let writing = true;
   let blobs: BatchManifest['files']['blobs'];
+  let failed = true;
   // Chunks of jobs in flight, oldest first; their lines are written in this order.
   const inFlight: Promise<CardLine[]>[] = [];
   const maxInFlight = Math.max(2, 2 * builders.threads);
@@ -235,7 +236,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   let accepted = 0;
   const writeOldest = async (): Promise<void> => {
     for (const line of await inFlight.shift()!) {
-      await writer.write(line);
+      writer.write(line);
       progress.cards++;
       o.onProgress?.(progress);
     }
@@ -276,10 +277,11 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
         await send();
         while (inFlight.length > 0) await writeOldest();
       }
+      failed = false;
     } finally {
       inFlight.length = 0;
       await builders.close();
-      blobs = await writer.end();
+      blobs = writer.end(failed);
     }
   } finally {
     if (transportValue) wipe(transportValue);

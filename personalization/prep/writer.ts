@@ -1,7 +1,8 @@
 // Where prep's card lines go, in batch order: each line's blobs placed in the pack (their offsets
-// put into the line), its SHA-256 appended to cards.sha256, the line to cards.jsonl. Both text
-// files are written with back-pressure; nothing per card stays in memory.
-import { createWriteStream, type WriteStream } from 'node:fs';
+// put into the line), its SHA-256 appended to cards.sha256, the line to cards.jsonl. The text files
+// are written synchronously in pieces of about a megabyte: one system call for dozens of cards,
+// and prep cannot run ahead of the disk. Nothing per card stays in memory.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobPackWriter, BLOBS_FILE } from '../blobs.js';
 import type { BatchManifest } from '../script.js';
@@ -9,53 +10,68 @@ import { CARD_DIGESTS_FILE, CardDigests } from '../sealed.js';
 import { UNPLACED, type CardLine } from './card.js';
 import { writeError } from './errors.js';
 
-/**
- * A file written line by line with back-pressure. A write error (a full disk) becomes the PrepError
- * naming `shown`, and ends `done` instead of leaving a `drain` wait that never returns.
- */
-export class LineFile {
-  readonly done: Promise<void>;
-  readonly #stream: WriteStream;
+/** Text written to a new file in pieces of at least `FLUSH_CHARS`; a write error names the file. */
+class TextFile {
+  readonly #fd: number;
+  #pending: string[] = [];
+  #chars = 0;
 
-  constructor(path: string, shown: string) {
-    this.#stream = createWriteStream(path, { mode: 0o600 });
-    this.done = new Promise<void>((ok, fail) => {
-      this.#stream.on('finish', ok);
-      this.#stream.on('error', (e) => fail(writeError(e, shown)));
-    });
-    void this.done.catch(() => undefined); // awaited by the caller; an early error must not end the process as "unhandled"
+  constructor(
+    path: string,
+    private readonly shown: string,
+  ) {
+    try {
+      this.#fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      throw writeError(e, shown);
+    }
   }
 
-  async write(line: string): Promise<void> {
-    if (!this.#stream.write(line)) await Promise.race([new Promise<void>((ok) => this.#stream.once('drain', ok)), this.done]);
+  append(text: string): void {
+    this.#pending.push(text);
+    this.#chars += text.length;
+    if (this.#chars >= FLUSH_CHARS) this.flush();
   }
 
-  /** Ends the file; resolves when it is written (rejects with the write error). */
-  end(): Promise<void> {
-    if (!this.#stream.writableEnded) this.#stream.end();
-    return this.done;
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join('');
+    this.#pending = [];
+    this.#chars = 0;
+    try {
+      writeSync(this.#fd, text);
+    } catch (e) {
+      throw writeError(e, this.shown);
+    }
+  }
+
+  /** Writes what is pending (unless `discard`) and closes the file. */
+  close(discard = false): void {
+    try {
+      if (!discard) this.flush();
+    } finally {
+      closeSync(this.#fd);
+    }
   }
 }
 
+const FLUSH_CHARS = 1 << 20;
+
 export class CardsWriter {
   readonly digests = new CardDigests();
-  readonly #cards: LineFile;
-  readonly #digestsFile: LineFile;
+  readonly #cards: TextFile;
+  readonly #digestsFile: TextFile;
   readonly #packPath: string;
   #pack: BlobPackWriter | undefined;
 
   /** `cardsPath`: where the lines go; `shownCards`: the name errors give it. */
-  constructor(
-    readonly dir: string,
-    cardsPath: string,
-    shownCards: string,
-  ) {
-    this.#cards = new LineFile(cardsPath, shownCards);
-    this.#digestsFile = new LineFile(join(dir, CARD_DIGESTS_FILE), join(dir, CARD_DIGESTS_FILE));
+  constructor(dir: string, cardsPath: string, shownCards: string) {
+    this.#cards = new TextFile(cardsPath, shownCards);
+    this.#digestsFile = new TextFile(join(dir, CARD_DIGESTS_FILE), join(dir, CARD_DIGESTS_FILE));
     this.#packPath = join(dir, BLOBS_FILE);
   }
 
-  async write(card: CardLine): Promise<void> {
+  write(card: CardLine): void {
     let json = card.json;
     for (const b of card.blobs) {
       let ref;
@@ -67,16 +83,22 @@ export class CardsWriter {
       // A blob's JSON opens with its hash, which no string in the line can hold unescaped.
       json = json.replaceAll(`{"blob":"${b.sha256}","at":${UNPLACED},`, `{"blob":"${b.sha256}","at":${ref.at},`);
     }
-    await this.#digestsFile.write(`${this.digests.add(json)}\n`);
-    await this.#cards.write(`${json}\n`);
+    this.#digestsFile.append(`${this.digests.add(json)}\n`);
+    this.#cards.append(`${json}\n`);
   }
 
-  /** Closes the files; the manifest's entry for the pack, when a card named a blob. */
-  async end(): Promise<BatchManifest['files']['blobs']> {
+  /**
+   * Closes the files (`discard`: without writing what is pending: prep failed and the staging
+   * folder goes); the manifest's entry for the pack, when a card named a blob.
+   */
+  end(discard = false): BatchManifest['files']['blobs'] {
     let pack: { size: number; count: number } | undefined;
     try {
-      await this.#cards.end();
-      await this.#digestsFile.end();
+      try {
+        this.#cards.close(discard);
+      } finally {
+        this.#digestsFile.close(discard);
+      }
     } finally {
       pack = this.#pack?.close();
       this.#pack = undefined;
