@@ -24,7 +24,8 @@ import { openStations, simulatedStations } from '../../stations/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import type { Transport } from '../../transport/transport.js';
 import { SIM } from '../helpers/sim-host.js';
-import { createEfHex, makeKeyStore, ssScript, writeBatch } from './helpers.js';
+import { cli } from '../helpers/cli.js';
+import { createEfHex, makeKeyStore, PASSPHRASE, ssScript, writeBatch } from './helpers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/photos/', import.meta.url));
 const PHOTO = new Uint8Array(readFileSync(join(EXAMPLES, '0001.jpg')));
@@ -123,7 +124,9 @@ t.test('reader: one byte changed in the pack, or a pack cut short, fails the rea
   t.throws(() => short.read(cut.refs[0]!), { name: 'BatchInputError', message: /blobs\.pack: short read at offset 2000/ });
 });
 
-const { store } = await makeKeyStore(fresh());
+const { store, path: keystore } = await makeKeyStore(fresh());
+const passFile = join(root, 'pass');
+writeFileSync(passFile, PASSPHRASE);
 t.teardown(() => store.close());
 
 /** Every command a transport sends, in hex. */
@@ -260,11 +263,17 @@ t.test('a batch with blobs.pack: run on a simulated printer (face drawn in a wor
   const opened = openStations(simulatedStations(1), SIM);
   t.teardown(() => opened.close());
   const warnings: string[] = [];
-  const res = await runBatch(batch, { provider: store, stations: opened.stations, faceWorkers: 1, keepSimOutput: false, onEvent: (e) => void (e.type === 'message' && e.level === 'warn' && warnings.push(e.text)) });
+  const res = await runBatch(batch, { provider: store, stations: opened.stations, faceWorkers: 1, onEvent: (e) => void (e.type === 'message' && e.level === 'warn' && warnings.push(e.text)) });
   t.same(res.counts, { total: 1, pending: 0, inProgress: 0, issued: 1, rejected: 0, review: 0 }, res.message);
   const bf = new BatchFaces({ fonts: [], photoDirs: [EXAMPLES], warn: (x) => warnings.push(x) });
   t.same(new Uint8Array(readFileSync(join(dir, 'faces', 'b1.png'))), bf.render('b1', photoFace('0001.jpg') as ScriptFace).png, 'the kept face: the photo from the pack, drawn as from its file');
   t.same(warnings.filter((x) => !/font|glyph/i.test(x)), []);
+  const v = await cli(['verify', dir, '--sim', '--keystore', keystore, '--pass-file', passFile]);
+  t.equal(v.code, 0, 'verify --sim: the verify steps read the photo back against the pack', { out: v.out, err: v.err });
+  t.match(v.out, /b1: passed its verify steps/);
+  const show = await cli(['script', 'show', dir, '--card', '1']);
+  t.match(show.out, /run-apdu 00 D6 04 00 <blob [0-9a-f]{8}… @0 3388 bytes \[1024:\+1024\]>/, 'script show names the blob slice');
+  t.match(show.out, /check 00 B0 04 00 .* expect 100 bytes <blob [0-9a-f]{8}… @0 3388 bytes \[1024:\+100\]>/);
 
   // Sealed: the pack must be there with the size the manifest lists, and nowhere else.
   const copyOf = (edit: (d: string) => void, o: { listed?: boolean } = {}): Promise<string> => {
