@@ -110,13 +110,14 @@ export class BlobPack {
     readonly size: number,
   ) {}
 
-  /** The pack of a batch folder; undefined when its manifest lists none. */
+  /**
+   * The pack of a batch folder; undefined when its manifest lists none. The file is opened at the
+   * first read (sealed.ts has checked it is there), so a batch loaded only to be looked at holds
+   * no descriptor.
+   */
   static open(dir: string, manifest: BatchManifest): BlobPack | undefined {
     const b = manifest.files.blobs;
-    if (!b) return undefined;
-    const pack = new BlobPack(join(dir, BLOBS_FILE), b.size);
-    pack.#file();
-    return pack;
+    return b ? new BlobPack(join(dir, BLOBS_FILE), b.size) : undefined;
   }
 
   /** The bytes of a slice, a copy of its own (callers wipe what they send). */

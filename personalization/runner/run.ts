@@ -584,7 +584,7 @@ export function withPhotos(face: NonNullable<CardScript['face']>, blobs: BlobPac
     const { blob, ...field } = f;
     if (f.kind !== 'photo' || !blob) return field;
     try {
-      if (!blobs) throw new BatchInputError(`fields[${i}] (photo ${f.value}) is in blobs.pack, but the batch has none`);
+      if (!blobs) throw new BatchInputError('the photo is in blobs.pack, but the batch has none');
       return { ...field, value: blobs.read(blob) };
     } catch (e) {
       if (!warn || !(e instanceof BatchInputError)) throw e;

@@ -122,6 +122,10 @@ t.test('reader: one byte changed in the pack, or a pack cut short, fails the rea
   const short = BlobPack.open(cut.dir, manifestOf(cut.size))!;
   t.teardown(() => short.close());
   t.throws(() => short.read(cut.refs[0]!), { name: 'BatchInputError', message: /blobs\.pack: short read at offset 2000/ });
+  const gone = packWith(PHOTO);
+  const lost = BlobPack.open(gone.dir, manifestOf(gone.size))!;
+  rmSync(join(gone.dir, BLOBS_FILE));
+  t.throws(() => lost.read(gone.refs[0]!), { name: 'BatchInputError', message: /blobs\.pack: ENOENT: it holds the batch's photos/ }, 'opened at the first read: a file gone since names the pack');
 });
 
 const { store, path: keystore } = await makeKeyStore(fresh());
@@ -240,6 +244,9 @@ t.test('faces: a photo in the pack draws the same pixels as the photo file', asy
   t.same(packOnly.render('r1', resolved).png, fromFile, 'the same PNG, byte for byte');
   t.same(warnings, []);
   t.equal(withPhotos(photoFace('0001.jpg'), undefined).fields[0]!.value, '0001.jpg', 'a face without blobs is left as it is');
+  const none: string[] = [];
+  t.equal(withPhotos(photoFace('0001.jpg', refs[1]!), undefined, (x) => none.push(x)).fields[0]!.value, '', 'a photo blob in a batch without a pack: an empty photo box');
+  t.same(none, ['fields[0] (photo 0001.jpg): the photo is in blobs.pack, but the batch has none']);
 
   flipByte(join(dir, BLOBS_FILE), 1 + 10);
   const broken = BlobPack.open(dir, manifestOf(size, 2))!;
