@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BatchManifest } from './script.js';
+import type { BatchManifest, CardScript, RunPart } from './script.js';
 import { BatchInputError, BLOBS_FILE } from './sealed.js';
 
 export { BLOBS_FILE } from './sealed.js';
@@ -131,6 +131,11 @@ export class BlobPack {
     return whole.slice(from, from + length);
   }
 
+  /** Reads and checks a whole blob (kept among the recent ones for the reads that follow); throws as read. */
+  verify(r: BlobRef): void {
+    this.#blob(r);
+  }
+
   /** Closes the file; a later read opens it again. */
   close(): void {
     this.#verified.clear();
@@ -178,6 +183,25 @@ export class BlobPack {
     if (this.#verified.size > READER_RECENT) this.#verified.delete(this.#verified.keys().next().value!);
     return bytes;
   }
+}
+
+/** The blobs a script's steps name: run-apdu data parts (inside MACs and key levels too) and checks' expectBlob. */
+export function scriptBlobs(script: CardScript): BlobRef[] {
+  const out: BlobRef[] = [];
+  const parts = (list: RunPart[]): void => {
+    for (const p of list) {
+      if ('blob' in p) out.push(p);
+      else if ('mac' in p) {
+        parts(p.mac.data);
+        for (const l of p.mac.key.levels) parts(l);
+      } else if ('key' in p) for (const l of p.key.levels) parts(l);
+    }
+  };
+  for (const step of [...script.steps, ...script.verify]) {
+    if (step.op === 'run-apdu') parts(step.data);
+    else if (step.op === 'check' && step.expectBlob) out.push(step.expectBlob);
+  }
+  return out;
 }
 
 function isCount(n: unknown): n is number {

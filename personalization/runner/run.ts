@@ -29,7 +29,7 @@ import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
 import { SIM_OUTPUT_DIR, type Station } from '../../stations/index.js';
 import { checkFaceWorkers, defaultFaceWorkers, defaultFonts, FacePool, type ScriptFace } from '../../faces/index.js';
-import { BlobPack } from '../blobs.js';
+import { BlobPack, scriptBlobs } from '../blobs.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
@@ -430,6 +430,15 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           return 'next';
         }
       }
+      // Before a card is loaded: the blobs its script names must check, else no card is spent on it.
+      const bad = blobProblem(script, batch.blobs);
+      if (bad !== undefined) {
+        const reason = `bad batch: ${bad}`;
+        journal.rejectCard(claim, reason, { retry: false });
+        audit('card-rejected', claim.recordId, { station: st.name, reason, final: true });
+        emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'rejected', reason });
+        return 'next';
+      }
       let card = st.card;
       if (!card) {
         try {
@@ -571,6 +580,20 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
       lock.release();
     }
   }
+}
+
+/** Why the blobs a script's steps name cannot be used (no pack, or bytes that do not check), or undefined. */
+function blobProblem(script: CardScript, pack: BlobPack | undefined): string | undefined {
+  const refs = scriptBlobs(script);
+  if (refs.length === 0) return undefined;
+  if (!pack) return `the script names ${refs.length} blob(s) of blobs.pack, but the batch has none`;
+  try {
+    for (const r of refs) pack.verify(r);
+  } catch (e) {
+    if (e instanceof BatchInputError) return e.message;
+    throw e;
+  }
+  return undefined;
 }
 
 /**

@@ -13,17 +13,18 @@ import { createHash } from 'node:crypto';
 import { toHex } from '../../bytes/index.js';
 import { BatchFaces, type ScriptFace } from '../../faces/index.js';
 import { encodeCommand } from '../../iso7816/index.js';
-import { BLOBS_FILE, BlobPack, BlobPackWriter, type BlobRef } from '../../personalization/blobs.js';
+import { BLOBS_FILE, BlobPack, BlobPackWriter, scriptBlobs, type BlobRef } from '../../personalization/blobs.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';
+import { Journal } from '../../personalization/journal/index.js';
 import { loadBatch, runBatch, withPhotos } from '../../personalization/runner/run.js';
 import { cardScriptProblem } from '../../personalization/schemas.js';
 import type { BatchManifest, CardScript, Step } from '../../personalization/script.js';
 import { BatchInputError } from '../../personalization/sealed.js';
 import { createSsCard } from '../../simulator/index.js';
-import { openStations, simulatedStations } from '../../stations/index.js';
+import { openStations, readSimOutput, simulatedStations } from '../../stations/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import type { Transport } from '../../transport/transport.js';
-import { SIM } from '../helpers/sim-host.js';
+import { SIM, ssCardStock } from '../helpers/sim-host.js';
 import { cli } from '../helpers/cli.js';
 import { createEfHex, makeKeyStore, PASSPHRASE, ssScript, writeBatch } from './helpers.js';
 
@@ -294,4 +295,30 @@ t.test('a batch with blobs.pack: run on a simulated printer (face drawn in a wor
   refused(await copyOf((d) => appendFileSync(join(d, BLOBS_FILE), Uint8Array.of(0))), /blobs\.pack: 3389 bytes, prep wrote 3388: the file was extended or replaced/);
   refused(await copyOf((d) => rmSync(join(d, BLOBS_FILE))), /blobs\.pack: missing \(prep wrote 3388 bytes there/);
   refused(await copyOf(() => {}, { listed: false }), /blobs\.pack: not written by the prep of this batch \(manifest\.json lists none\)/);
+});
+
+t.test('a record whose blob does not check is rejected before a card is taken; the others are issued', async (t) => {
+  const dir = fresh();
+  const second = new Uint8Array(readFileSync(join(EXAMPLES, '0002.jpg')));
+  const w = BlobPackWriter.create(join(dir, BLOBS_FILE));
+  const [r1, r2] = [w.add(PHOTO), w.add(second)];
+  const listed = { file: BLOBS_FILE, ...w.close() } as const;
+  const good = await photoScript('g1', r1);
+  // Record 2 names the second photo in its verify step only: the check runs before any step.
+  const bad = await photoScript('g2', r1);
+  bad.line = 2;
+  bad.verify.push({ op: 'check', apdu: '00A40000023F00', expectBlob: { ...r2!, from: 5, length: 0 }, what: 'MF' });
+  t.same(scriptBlobs(bad).map((b) => b.blob), [...Array(4).fill(r1!.blob), r1!.blob, r1!.blob, r2!.blob], 'scriptBlobs: the run-apdu parts, then the checks');
+  await writeBatch(dir, [good, bad], store, { blobs: listed });
+  flipByte(join(dir, BLOBS_FILE), r2!.at + 7);
+  const opened = openStations(simulatedStations(1), SIM);
+  t.teardown(() => opened.close());
+  const res = await runBatch(loadBatch(dir), { provider: store, stations: opened.stations, faceWorkers: 0 });
+  t.same(res.counts, { total: 2, pending: 0, inProgress: 0, issued: 1, rejected: 1, review: 0 }, res.message);
+  const journal = Journal.open(dir);
+  t.teardown(() => journal.close());
+  t.match(journal.get('g2'), { state: 'rejected', reason: new RegExp(`bad batch: .*blobs\\.pack: the ${second.length} bytes at offset ${r2!.at} have SHA-256`) });
+  const out = readSimOutput(dir, ssCardStock)!;
+  t.equal(out.hopper.length, 1, 'one card issued');
+  t.equal(out.rejectBin.length, 0, 'no card spent on the record whose blob does not check');
 });
