@@ -197,9 +197,11 @@ export function scriptBlobs(script: CardScript): BlobRef[] {
       } else if ('key' in p) for (const l of p.key.levels) parts(l);
     }
   };
-  for (const step of [...script.steps, ...script.verify]) {
-    if (step.op === 'run-apdu') parts(step.data);
-    else if (step.op === 'check' && step.expectBlob) out.push(step.expectBlob);
+  for (const list of [script.steps, script.verify]) {
+    for (const step of list) {
+      if (step.op === 'run-apdu') parts(step.data);
+      else if (step.op === 'check' && step.expectBlob) out.push(step.expectBlob);
+    }
   }
   return out;
 }
