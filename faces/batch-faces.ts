@@ -1,5 +1,5 @@
 // The faces of one batch run: a card script's face (script.ts `face`: printer pixels, photo as the
-// file name prep took from the record) rendered with the run's fonts. Photo files are read from
+// file name prep took from the record, or its bytes) rendered with the run's fonts. Photo files are read from
 // the batch's input folder (relative names only, as prep checked them). Problems that should not
 // stop the printing of an already issued card become warnings: a photo that is missing or cannot
 // be decoded (the face gets the empty photo box, the warning names the record and the field), a
@@ -9,11 +9,14 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { FaceError, placeholderWarning, renderFace, type CardLayout, type RenderedFace } from './faces.js';
 
-/** A card script's face (personalization/script.ts). */
+/**
+ * A card script's face (personalization/script.ts). A photo's value is its file name, or its bytes
+ * (the runner reads a photo kept in the batch's blob pack before the face gets here).
+ */
 export interface ScriptFace {
   width: number;
   height: number;
-  fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string }[];
+  fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string | Uint8Array }[];
 }
 
 export interface BatchFacesOptions {
@@ -35,8 +38,8 @@ export class BatchFaces {
 
   constructor(private readonly o: BatchFacesOptions) {}
 
-  private photo(recordId: string, index: number, value: string): string | Uint8Array {
-    if (value === '' || value.startsWith('data:')) return value;
+  private photo(recordId: string, index: number, value: string | Uint8Array): string | Uint8Array {
+    if (typeof value !== 'string' || value === '' || value.startsWith('data:')) return value;
     const rel = normalize(value);
     if (isAbsolute(value) || rel.split(/[\\/]/).includes('..')) {
       this.o.warn(`face of ${recordId}: fields[${index}] (photo): ${value} is not a file name inside the batch input folder; printed with an empty photo box`);

@@ -10,6 +10,8 @@
 //   manifest.json   BatchManifest (below; schemas/batch-manifest.schema.json)
 //   cards.jsonl     one CardScript per line, in batch order (schemas/card-script.schema.json)
 //   cards.sha256    the SHA-256 of each line of cards.jsonl, one per line (hex)
+//   blobs.pack      the batch's photos and other big data, each blob once (personalization/blobs.ts):
+//                   scripts name a blob by SHA-256, offset and size instead of carrying it in hex
 //   journal.sqlite  written by the runner (personalization/journal/)
 //   rejects.csv     (prep --skip-invalid) the records left out, with reasons
 //   input-files/    the files the cards' faces name (photos), by their names relative to the
@@ -175,6 +177,7 @@ export interface CheckStep {
   apdu: string;
   /** Expected response data (hex); absent = only the SW is checked. */
   expect?: string;
+  /** Expected response data: these bytes of blobs.pack (not with `expect`). */
   expectBlob?: BlobSlice;
   sw?: ExpectedSw;
   what: string;
@@ -194,7 +197,8 @@ export type CardFact = 'atr' | 'chipId' | 'kdd' | 'csn';
 /**
  * A piece of data completed at run time: constant bytes, a slice of a card fact (`from` < 0
  * counts from the end, as `right(card.atr, 8)` = { from: -8, length: 8 }), a run-time derived
- * key's value, or a 4-byte PBOC MAC (IV zero, ISO 9797-1 padding 2) under such a key.
+ * key's value, a 4-byte PBOC MAC (IV zero, ISO 9797-1 padding 2) under such a key, or bytes of
+ * blobs.pack (a photo chunk: { blob, at, size, from, length }).
  */
 export type RunPart =
   | { hex: string }
@@ -252,7 +256,11 @@ export interface CardScript {
   steps: Step[];
   /** Verification steps, run after `steps` (and again by `cardsmith verify`). */
   verify: Step[];
-  /** The card face, from the profile's layout (personal data, not secret), in printer pixels at 300 dpi (x, y: top-left; size: text line height or photo box height). */
+  /**
+   * The card face, from the profile's layout (personal data, not secret), in printer pixels at 300
+   * dpi (x, y: top-left; size: text line height or photo box height). A photo's `value` is its file
+   * name; with `blob` its bytes are in blobs.pack (the name is then for messages).
+   */
   face?: { width: number; height: number; fields: { kind: 'text' | 'photo'; x: number; y: number; size?: number; value: string; blob?: BlobRef }[] };
   /**
    * What the issuance registry records of this card: the keyed hash of the holder's ID (never the
@@ -287,6 +295,7 @@ export interface BatchManifest {
      */
     fonts?: { name: string; size: number; sha256: string; member?: string }[];
     rejects?: { file: 'rejects.csv'; sha256: string };
+    /** blobs.pack, when a script names a blob: its size is checked at load, each blob's SHA-256 when it is read. */
     blobs?: { file: 'blobs.pack'; size: number; count: number };
   };
   /** The key store's MAC under `transportKey` over the canonical manifest without this field (hex). */

@@ -1,13 +1,16 @@
 // The sealed batch folder (docs/prep.md, "The sealed manifest"). prep records in manifest.json the
 // digest of every file it wrote — each line of cards.jsonl (listed in cards.sha256, folded into a
-// root the manifest holds with the line count), every file under input-files/ and fonts/, rejects.csv — and a
-// MAC over the canonical manifest under the batch transport key. Readers check the files against
-// it before anything reaches a card, and name the first file and line that differ:
+// root the manifest holds with the line count), every file under input-files/ and fonts/,
+// rejects.csv, the size of blobs.pack — and a MAC over the canonical manifest under the batch
+// transport key. Readers check the files against it before anything reaches a card, and name the
+// first file and line that differ:
 //   - cards.jsonl line by line while it is read (one SHA-256 per line, no second copy in memory);
+//   - blobs.pack by its size only: each blob in it is checked against the SHA-256 its script line
+//     names (blobs.ts) when it is read, and those lines are sealed like the rest of cards.jsonl;
 //   - the MAC needs the key store: `run` has it; commands without one check the digests only and
 //     say so, since without the MAC a consistent rewrite of files *and* manifest goes unnoticed.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writePrivateFileAtomicSync } from '../files/private.js';
 import type { KeyProvider } from '../keys/types.js';
@@ -20,6 +23,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const CARDS_FILE = 'cards.jsonl';
 export const CARD_DIGESTS_FILE = 'cards.sha256';
 export const REJECTS_FILE = 'rejects.csv';
+/** The batch's photos and other big data, each blob once (blobs.ts). */
+export const BLOBS_FILE = 'blobs.pack';
 
 /** The batch folder cannot be used (missing files, wrong format, files that differ from the manifest): exit 2. */
 export class BatchInputError extends CardsmithError {
@@ -190,10 +195,34 @@ function checkFolder(folder: string, files: readonly InputFile[]): void {
   if (extra !== undefined) throw new BatchInputError(`${folder}/${extra}: a file prep did not write: remove it, or prepare the batch again`);
 }
 
-/** Checks DIR/input-files/, DIR/fonts/ and DIR/rejects.csv against the manifest: names the first file that is missing, extra or changed. */
+/**
+ * DIR/blobs.pack against the manifest: there with the size prep wrote when listed, absent when not.
+ * Its bytes are checked blob by blob as they are read (blobs.ts): the SHA-256 of each is in the
+ * sealed script lines that name it.
+ */
+function checkBlobs(dir: string, m: BatchManifest): void {
+  const pack = join(dir, BLOBS_FILE);
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(pack);
+  } catch {
+    st = undefined;
+  }
+  const want = m.files.blobs;
+  if (!want) {
+    if (st) throw new BatchInputError(`${pack}: not written by the prep of this batch (manifest.json lists none): remove it, or prepare the batch again`);
+    return;
+  }
+  if (!st) throw new BatchInputError(`${pack}: missing (prep wrote ${want.size} bytes there: the batch's photos and other big data)`);
+  if (!st.isFile()) throw new BatchInputError(`${pack}: not a regular file (a link or device has no place in a batch folder)`);
+  if (st.size !== want.size) throw new BatchInputError(`${pack}: ${st.size} bytes, prep wrote ${want.size}: the file was ${st.size < want.size ? 'cut short' : 'extended'} or replaced; restore it or prepare the batch again`);
+}
+
+/** Checks DIR/input-files/, DIR/fonts/, DIR/blobs.pack and DIR/rejects.csv against the manifest: names the first file that is missing, extra or changed. */
 export function checkOtherFiles(dir: string, m: BatchManifest): void {
   checkFolder(join(dir, INPUT_FILES_DIR), m.files.inputFiles);
   checkFolder(join(dir, FONTS_DIR), m.files.fonts ?? []);
+  checkBlobs(dir, m);
   const rejects = join(dir, REJECTS_FILE);
   if (m.files.rejects) {
     if (!existsSync(rejects)) throw new BatchInputError(`${rejects}: missing (prep wrote it)`);

@@ -14,6 +14,7 @@ import { about } from './index.js';
 import { fromHex } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
 import { formatCommand, parseCommand } from '../../iso7816/index.js';
+import type { BlobSlice } from '../../personalization/blobs.js';
 import { parseCardScript, ScriptFormatError, type CardScript, type KeyRefSpec, type RunKey, type RunPart, type Sealed, type Step } from '../../personalization/script.js';
 import { BATCH_MANIFEST_SCHEMA, CARD_SCRIPT_SCHEMA } from '../../personalization/schemas.js';
 import { BatchInputError, CARDS_FILE, CardLinesCheck, checkOtherFiles, readManifest, streamLines } from '../../personalization/sealed.js';
@@ -82,11 +83,19 @@ function headerText(hex: string): string {
   }
 }
 
+/** A slice of blobs.pack: `<blob 1a2b3c4d… @4096 [1024:+1024]>` (bytes of the batch's big data, not in the script). */
+function blobText(b: BlobSlice): string {
+  const range = b.from !== undefined || b.length !== undefined ? ` [${b.from ?? 0}${b.length !== undefined ? `:+${b.length}` : ''}]` : '';
+  return `<blob ${b.blob.slice(0, 8)}… @${b.at} ${b.size} bytes${range}>`;
+}
+
+const blobLength = (b: BlobSlice): number => b.length ?? b.size - (b.from ?? 0);
+
 function partText(p: RunPart): string {
   if ('hex' in p) return p.hex;
   if ('fact' in p) return `card.${p.fact}${p.from !== undefined || p.length !== undefined ? `[${p.from ?? 0}${p.length !== undefined ? `:+${p.length}` : ''}]` : ''}`;
   if ('key' in p) return `<key ${keyText(p.key)}>`;
-  if ('blob' in p) return `<blob ${p.blob.slice(0, 16)}… bytes ${p.from ?? 0}+${p.length ?? p.size - (p.from ?? 0)}>`;
+  if ('blob' in p) return blobText(p);
   return `<mac ${keyText(p.mac.key)} over ${p.mac.data.map(partText).join(' ‖ ')}>`;
 }
 
@@ -102,7 +111,7 @@ export function stepText(s: Step): string {
     case 'apdu':
       return `apdu ${apduText(s.apdu)} ${swText(s.sw)}`;
     case 'check':
-      return `check ${apduText(s.apdu)} ${swText(s.sw)}${s.expect !== undefined ? ` expect ${s.expect.length / 2} bytes ${s.expect}` : ''}`;
+      return `check ${apduText(s.apdu)} ${swText(s.sw)}${s.expect !== undefined ? ` expect ${s.expect.length / 2} bytes ${s.expect}` : ''}${s.expectBlob !== undefined ? ` expect ${blobLength(s.expectBlob)} bytes ${blobText(s.expectBlob)}` : ''}`;
     case 'sealed-apdu':
       return `sealed-apdu ${headerText(s.header)} ${sealedText(s.data)}${s.le !== undefined ? ` le=${s.le}` : ''} ${swText(s.sw)}`;
     case 'mac-apdu':
@@ -180,7 +189,7 @@ export function exportPlain(script: CardScript, card: number): string {
         throw new UsageError(`script export: card ${card} ${where} (${s.op}) has sealed or run-time data that only the runner can complete (cardsmith run); only scripts of apdu and check steps export`);
       }
       const note = noteOf(s);
-      const expectNote = s.op === 'check' && s.expect !== undefined ? ` (response data ${s.expect} not checked here)` : '';
+      const expectNote = s.op === 'check' && s.expect !== undefined ? ` (response data ${s.expect} not checked here)` : s.op === 'check' && s.expectBlob !== undefined ? ` (response data: ${blobLength(s.expectBlob)} bytes of blobs.pack, not checked here)` : '';
       const comment = note !== undefined || expectNote ? `  # ${list === 'steps' ? '' : 'verify '}${i + 1}: ${(note ?? '').replace(/[\r\n]/g, ' ')}${expectNote}` : '';
       lines.push(`${apduText(s.apdu)} ${swText(s.sw)}${comment}`);
     });

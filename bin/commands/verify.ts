@@ -59,6 +59,7 @@ function summaryLine(r: JournalRecord): string {
 
 async function summary(ctx: Ctx, a: VerifyArgs): Promise<void> {
   const { batch, provider } = await openChecked(ctx, a);
+  batch.blobs?.close();
   await provider?.close();
   const journal = openBatchJournal('verify', batch);
   try {
@@ -123,6 +124,7 @@ async function onCard(ctx: Ctx, a: VerifyArgs & { reader: string }): Promise<voi
   try {
     await onCardWith(ctx, a, batch, provider!);
   } finally {
+    batch.blobs?.close();
     await provider!.close();
   }
 }
@@ -163,7 +165,7 @@ async function onCardWith(ctx: Ctx, a: VerifyArgs & { reader: string }, batch: B
       const tk = batch.manifest.transportKey;
       const transportKey: KeyRef = tk.version !== undefined ? { label: tk.label, version: tk.version } : { label: tk.label };
       try {
-        const v = await verifyCard(transport, script, { provider, transportKey });
+        const v = await verifyCard(transport, script, { provider, transportKey, blobs: batch.blobs });
         outcome = { ok: true, recordId, ...(chip ? { chipSerial: chip } : {}), checks: v.checks };
       } catch (e) {
         outcome = { ok: false, recordId, ...(chip ? { chipSerial: chip } : {}), reason: reasonOf(e) };
@@ -201,6 +203,7 @@ async function onSimOutput(ctx: Ctx, a: VerifyArgs): Promise<void> {
   try {
     await simOutputWith(ctx, a, batch, provider!);
   } finally {
+    batch.blobs?.close();
     await provider!.close();
   }
 }
@@ -254,7 +257,7 @@ async function simOutputWith(ctx: Ctx, a: VerifyArgs, batch: Batch, provider: Ke
       if (!script) throw new UsageError(`verify: record ${recordId} has no card script in ${a.dir}/cards.jsonl`);
       const transport = new SimulatorTransport(k.card, { name: `${SIM_OUTPUT_DIR}:${k.chipSerial}` });
       try {
-        const v = await verifyCard(transport, script, { provider, transportKey });
+        const v = await verifyCard(transport, script, { provider, transportKey, blobs: batch.blobs });
         r.ok = true;
         r.checks = v.checks;
       } catch (e) {

@@ -7,11 +7,11 @@ import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { JOURNAL_FILE } from '../journal/journal.js';
-import { CARD_DIGESTS_FILE, CARDS_FILE, MANIFEST_FILE, REJECTS_FILE } from '../sealed.js';
+import { BLOBS_FILE, CARD_DIGESTS_FILE, CARDS_FILE, MANIFEST_FILE, REJECTS_FILE } from '../sealed.js';
 import { PrepError } from './errors.js';
 
 /** Files whose presence means a folder holds a batch (prepared, or run). */
-const BATCH_FILES = [MANIFEST_FILE, CARDS_FILE, CARD_DIGESTS_FILE, JOURNAL_FILE, 'audit.log'];
+const BATCH_FILES = [MANIFEST_FILE, CARDS_FILE, CARD_DIGESTS_FILE, BLOBS_FILE, JOURNAL_FILE, 'audit.log'];
 
 function refuseBatch(target: string): void {
   const found = BATCH_FILES.filter((f) => existsSync(join(target, f)));

@@ -21,12 +21,14 @@
 //   keygen-cert  the generate command → 04 ‖ X ‖ Y; the CA issues the certificate; SELECT the EF,
 //                UPDATE BINARY in `chunk`-byte pieces, READ BINARY it back in `readChunk`-byte
 //                pieces (extended Lc/Le when a piece needs them)
-//   check        the command; the SW and (when given) the response data must match
+//   check        the command; the SW and (when given) the response data must match: `expect`
+//                (hex) or `expectBlob` (bytes of the batch's blobs.pack, ExecutorOptions.blobs)
 //   run-apdu     header ‖ Lc ‖ data [‖ Le] as sealed-apdu, data completed now from RunParts: constant bytes, slices
 //                of card facts (atr: the transport's ATR; chipId: the last 8 historical bytes of
 //                the ATR; kdd: from the last INITIALIZE UPDATE; csn: the CPLC IC serial number,
 //                GET DATA 9F7F), keys derived from a key-store master (KeyProvider.deriveCardKey
-//                over the concatenated levels), PBOC MACs (IV zero) under such keys
+//                over the concatenated levels), PBOC MACs (IV zero) under such keys, bytes of
+//                blobs.pack (each blob checked against the SHA-256 the script names)
 //   put-derived-key  GP PUT KEY, as put-key, of ENC/MAC/DEK diversified from the master with the
 //                card's KDD (the open channel's INITIALIZE UPDATE)
 //

@@ -1,10 +1,11 @@
 // Run-time data of run-apdu steps (script.ts RunPart): facts of the card in the reader, keys
-// derived from a key-store master over them, and PBOC MACs under such keys.
+// derived from a key-store master over them, PBOC MACs under such keys, and bytes of the batch's
+// blobs.pack (photo chunks, read and checked against their SHA-256 here).
 import { concat } from '../../bytes/index.js';
 import { pbocMac } from '../../crypto/index.js';
 import { atrHistoricalBytes } from '../../iso7816/index.js';
 import type { CardFact, RunKey, RunPart } from '../script.js';
-import { expectSw, fail, hex, refOf, StepError, type Ctx } from './step-context.js';
+import { blobBytes, expectSw, fail, hex, refOf, StepError, type Ctx } from './step-context.js';
 
 /** A card fact (script.ts CardFact) of the card in the reader. */
 async function cardFact(ctx: Ctx, fact: CardFact): Promise<Uint8Array> {
@@ -65,6 +66,7 @@ export async function completeParts(ctx: Ctx, parts: RunPart[], what: string): P
   try {
     for (const p of parts) {
       if ('hex' in p) out.push(hex(ctx, p.hex, what));
+      else if ('blob' in p) out.push(blobBytes(ctx, p, what));
       else if ('fact' in p) {
         const f = await cardFact(ctx, p.fact);
         const from = p.from === undefined ? 0 : p.from < 0 ? f.length + p.from : p.from;

@@ -28,7 +28,8 @@ import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import type { ProgressEvent } from '../progress/index.js';
 import { faceFileName } from '../report/index.js';
 import { SIM_OUTPUT_DIR, type Station } from '../../stations/index.js';
-import { checkFaceWorkers, defaultFaceWorkers, defaultFonts, FacePool } from '../../faces/index.js';
+import { checkFaceWorkers, defaultFaceWorkers, defaultFonts, FacePool, type ScriptFace } from '../../faces/index.js';
+import { BlobPack, scriptBlobs } from '../blobs.js';
 import { INPUT_FILES_DIR, parseCardScript, ScriptFormatError, type BatchManifest, type CardScript } from '../script.js';
 import { BatchInputError, batchFonts, CARDS_FILE, CardLinesCheck, checkManifestMac, checkOtherFiles, readManifest, splitLines } from '../sealed.js';
 import { executeScript, StepError, verifyCard } from './executor.js';
@@ -56,12 +57,14 @@ export interface Batch {
   id: string;
   /** SHA-256 of manifest.json: the journal is bound to it too. */
   manifestSha256: string;
+  /** DIR/blobs.pack when the manifest lists one (photos and other big data the scripts name); runBatch closes it at its end. */
+  blobs?: BlobPack;
 }
 
 /**
  * Reads a batch folder and checks it against its manifest (schema, then every line of cards.jsonl
- * as it is parsed, input-files/, rejects.csv): BatchInputError names the first file and line that
- * differ. The manifest's MAC needs the key store: checkManifestMac (runBatch does it first).
+ * as it is parsed, input-files/, fonts/, the size of blobs.pack, rejects.csv): BatchInputError
+ * names the first file and line that differ. Each blob is checked when it is read (blobs.ts). The manifest's MAC needs the key store: checkManifestMac (runBatch does it first).
  */
 export function loadBatch(dir: string): Batch {
   const { manifest, sha256, id } = readManifest(dir);
@@ -89,7 +92,8 @@ export function loadBatch(dir: string): Batch {
   check.end(lines.length, newline);
   checkOtherFiles(dir, manifest);
   if (scripts.size === 0) throw new BatchInputError(`${dir}/cards.jsonl: no card scripts`);
-  return { dir, manifest, scripts, id, manifestSha256: sha256 };
+  const blobs = BlobPack.open(dir, manifest);
+  return { dir, manifest, scripts, id, manifestSha256: sha256, ...(blobs ? { blobs } : {}) };
 }
 
 export interface RunBatchOptions {
@@ -206,7 +210,7 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     };
     const transportKey: KeyRef = batch.manifest.transportKey.version !== undefined ? { label: batch.manifest.transportKey.label, version: batch.manifest.transportKey.version } : { label: batch.manifest.transportKey.label };
     // No abort signal: a stop lets the card in each encoder finish; only the claim of the next one stops.
-    const exec = { provider: o.provider, transportKey };
+    const exec = { provider: o.provider, transportKey, ...(batch.blobs ? { blobs: batch.blobs } : {}) };
     const byStation = new Map(o.stations.map((s) => [s.name, s]));
     const names = [...byStation.keys()];
     let recovered = 0;
@@ -239,7 +243,14 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
         const pool = facePool();
         for (let i = from; i < Math.min(order.length, from + 1 + FACES_AHEAD); i++) {
           const f = batch.scripts.get(order[i]!)!.face;
-          if (f) pool.drawAhead(order[i]!, f);
+          if (!f) continue;
+          let face: ScriptFace;
+          try {
+            face = withPhotos(f, batch.blobs);
+          } catch {
+            continue; // a photo the pack cannot give: faceOf warns about it, once
+          }
+          pool.drawAhead(order[i]!, face);
         }
       } catch {
         // Drawing ahead only saves time: a face that could not be started is drawn when its card
@@ -249,7 +260,8 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     const faceOf = async (id: string): Promise<Uint8Array | undefined> => {
       const f = batch.scripts.get(id)?.face;
       if (!f) return undefined;
-      const png = (await facePool().take(id, f)).png;
+      const warn = (text: string) => emit({ type: 'message', level: 'warn', text: `face of ${id}: ${text}; printed with an empty photo box` });
+      const png = (await facePool().take(id, withPhotos(f, batch.blobs, warn))).png;
       if (o.keepFaces ?? true) {
         privateDirSync(join(batch.dir, 'faces'));
         writePrivateFileSync(join(batch.dir, 'faces', faceFileName(id)), png);
@@ -418,6 +430,15 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
           return 'next';
         }
       }
+      // Before a card is loaded: the blobs its script names must check, else no card is spent on it.
+      const bad = blobProblem(script, batch.blobs);
+      if (bad !== undefined) {
+        const reason = `bad batch: ${bad}`;
+        journal.rejectCard(claim, reason, { retry: false });
+        audit('card-rejected', claim.recordId, { station: st.name, reason, final: true });
+        emit({ type: 'card', station: st.name, recordId: claim.recordId, outcome: 'rejected', reason });
+        return 'next';
+      }
       let card = st.card;
       if (!card) {
         try {
@@ -554,8 +575,45 @@ export async function runBatch(batch: Batch, o: RunBatchOptions): Promise<RunRes
     try {
       await faces?.close();
     } finally {
+      batch.blobs?.close();
       journal.close();
       lock.release();
     }
   }
+}
+
+/** Why the blobs a script's steps name cannot be used (no pack, or bytes that do not check), or undefined. */
+function blobProblem(script: CardScript, pack: BlobPack | undefined): string | undefined {
+  const refs = scriptBlobs(script);
+  if (refs.length === 0) return undefined;
+  if (!pack) return `the script names ${refs.length} blob(s) of blobs.pack, but the batch has none`;
+  try {
+    for (const r of refs) pack.verify(r);
+  } catch (e) {
+    if (e instanceof BatchInputError) return e.message;
+    throw e;
+  }
+  return undefined;
+}
+
+/**
+ * A script's face for the face pool (faces/ reads no batch files but photos by name): each photo
+ * kept in blobs.pack as its bytes. A photo the pack cannot give (changed bytes) is a warning and
+ * an empty photo box with `warn`, as a missing photo file is; without `warn` it throws.
+ */
+export function withPhotos(face: NonNullable<CardScript['face']>, blobs: BlobPack | undefined, warn?: (text: string) => void): ScriptFace {
+  if (!face.fields.some((f) => f.kind === 'photo' && f.blob)) return face;
+  const fields = face.fields.map((f, i): ScriptFace['fields'][number] => {
+    const { blob, ...field } = f;
+    if (f.kind !== 'photo' || !blob) return field;
+    try {
+      if (!blobs) throw new BatchInputError('the photo is in blobs.pack, but the batch has none');
+      return { ...field, value: blobs.read(blob) };
+    } catch (e) {
+      if (!warn || !(e instanceof BatchInputError)) throw e;
+      warn(`fields[${i}] (photo ${f.value}): ${e.message}`);
+      return { ...field, value: '' };
+    }
+  });
+  return { ...face, fields };
 }

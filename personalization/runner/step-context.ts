@@ -10,7 +10,9 @@ import { encodeCommand, swMeaning } from '../../iso7816/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { CardProtocolError, CardRemovedError, ReaderError, type Transport } from '../../transport/transport.js';
 import { CardsmithError, faultOf, type ErrorKind } from '../../errors/index.js';
+import type { BlobPack, BlobSlice } from '../blobs.js';
 import type { CardScript, ExpectedSw, KeyRefSpec, Sealed, SealedKey, Step, StoredKey } from '../script.js';
+import { BatchInputError } from '../sealed.js';
 
 export type StepList = 'steps' | 'verify';
 
@@ -68,6 +70,8 @@ export interface ExecutorOptions {
   provider: KeyProvider;
   /** The batch transport key that sealed the script's secrets (manifest.transportKey). */
   transportKey: KeyRef;
+  /** The batch's blobs.pack (Batch.blobs), for scripts that name blobs. */
+  blobs?: BlobPack;
   /** Called after every step (progress, tests, crash injection). */
   onStep?: (e: { list: StepList; index: number; op: Step['op'] }) => void;
   signal?: AbortSignal;
@@ -189,6 +193,18 @@ export function hex(ctx: Ctx, text: string, what: string): Uint8Array {
     return fromHex(text, what);
   } catch (e) {
     throw fail(ctx, `bad script: ${what} is not hex (${(e as Error).message.slice(0, 80)})`, { cardFault: false });
+  }
+}
+
+/** Bytes of the batch's blobs.pack; a missing pack or bytes that differ from the script's hash fail the step as a bad batch, not a card fault. */
+export function blobBytes(ctx: Ctx, slice: BlobSlice, what: string): Uint8Array {
+  const pack = ctx.opts.blobs;
+  if (!pack) throw fail(ctx, `bad script: ${what} names a blob of blobs.pack (${slice.size} bytes at offset ${slice.at}), but the batch has no blobs.pack`, { cardFault: false });
+  try {
+    return pack.read(slice);
+  } catch (e) {
+    if (e instanceof BatchInputError) throw fail(ctx, `bad batch: ${what}: ${e.message}`, { cardFault: false, cause: e });
+    throw e;
   }
 }
 

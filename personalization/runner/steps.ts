@@ -11,6 +11,7 @@ import type { KeygenCertStep, OpenStep, SealedKey, Step } from '../script.js';
 import { completeParts } from './run-apdu-parts.js';
 import {
   asKeyFault,
+  blobBytes,
   commandApdu,
   encryptInStore,
   expectSw,
@@ -50,10 +51,12 @@ async function apduStep(ctx: Ctx, s: StepOf<'apdu'>): Promise<void> {
 }
 
 async function checkStep(ctx: Ctx, s: StepOf<'check'>): Promise<void> {
+  if (s.expect !== undefined && s.expectBlob !== undefined) throw fail(ctx, 'bad script: a check has expect or expectBlob, not both', { cardFault: false });
+  const want = s.expectBlob !== undefined ? blobBytes(ctx, s.expectBlob, 'expectBlob') : s.expect !== undefined ? hex(ctx, s.expect, 'expect') : undefined;
   const data = await expectSw(ctx, hex(ctx, s.apdu, 'apdu'), s.sw, `check "${s.what}" failed`);
   ctx.result.checks++;
-  if (s.expect !== undefined && !equal(data, hex(ctx, s.expect, 'expect'))) {
-    throw fail(ctx, `check "${s.what}" failed: the card's data differs from the expected ${hex(ctx, s.expect, 'expect').length} bytes (got ${data.length})`);
+  if (want !== undefined && !equal(data, want)) {
+    throw fail(ctx, `check "${s.what}" failed: the card's data differs from the expected ${want.length} bytes (got ${data.length})`);
   }
 }
 

@@ -94,8 +94,8 @@ export async function ssScript(store: FileKeyStore, recordId: string, line: numb
   return { format: SCRIPT_FORMAT, recordId, line, interface: 'contact', steps, verify };
 }
 
-/** Writes a batch folder (manifest.json + cards.jsonl + cards.sha256) as prep would, sealed under the store's transport key. */
-export async function writeBatch(dir: string, scripts: CardScript[], store: KeyProvider, o: { seed?: number; keys?: BatchManifest['keys'] } = {}): Promise<void> {
+/** Writes a batch folder (manifest.json + cards.jsonl + cards.sha256) as prep would, sealed under the store's transport key; `blobs` lists a blobs.pack the caller wrote. */
+export async function writeBatch(dir: string, scripts: CardScript[], store: KeyProvider, o: { seed?: number; keys?: BatchManifest['keys']; blobs?: BatchManifest['files']['blobs'] } = {}): Promise<void> {
   const { writeFileSync, mkdirSync } = require_fs();
   mkdirSync(dir, { recursive: true });
   const lines = scripts.map((s) => JSON.stringify(s));
@@ -111,7 +111,7 @@ export async function writeBatch(dir: string, scripts: CardScript[], store: KeyP
     keys: o.keys ?? [],
     seed: o.seed ?? 1,
     createdAt: '2024-01-01T00:00:00.000Z',
-    files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)), ...(scripts.some((s) => s.face) ? { fonts: [] } : {}) },
+    files: { cards: { file: CARDS_FILE, lines: digests.lines, root: digests.root(), digests: CARD_DIGESTS_FILE }, inputFiles: inputFileDigests(join(dir, INPUT_FILES_DIR)), ...(scripts.some((s) => s.face) ? { fonts: [] } : {}), ...(o.blobs ? { blobs: o.blobs } : {}) },
   };
   writeFileSync(join(dir, CARDS_FILE), lines.map((l) => `${l}\n`).join(''));
   writeFileSync(join(dir, CARD_DIGESTS_FILE), hex.map((h) => `${h}\n`).join(''));
