@@ -39,8 +39,6 @@ export interface DrawReply {
   error?: ThreadError & { field?: number };
 }
 
-/** An error of the project raised in a face worker, with its name, message and kind. */
-export { WorkerError as FaceWorkerError } from '../errors/threads.js';
 
 /** A worker count is an integer ≥ 0 (0: faces drawn on the calling thread). */
 export function checkFaceWorkers(workers: number): void {

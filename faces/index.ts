@@ -17,5 +17,5 @@ export type { TextResult } from './text.js';
 export { isWide, latinGlyph, placeholderGlyph } from './font.js';
 export { BatchFaces } from './batch-faces.js';
 export type { BatchFacesOptions, ScriptFace } from './batch-faces.js';
-export { checkFaceWorkers, defaultFaceWorkers, FacePool, FaceWorkerError } from './face-pool.js';
+export { checkFaceWorkers, defaultFaceWorkers, FacePool } from './face-pool.js';
 export type { DrawnFace, FacePoolOptions } from './face-pool.js';

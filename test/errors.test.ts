@@ -41,8 +41,8 @@ const KINDS: Record<string, ErrorKind | 'varies' | 'abstract'> = {
   ImageError: 'input',
   FaceError: 'input',
   PngError: 'input',
-  // A face worker's error, rebuilt on the runner's thread with the original's name and kind.
-  FaceWorkerError: 'varies',
+  // An error raised in a worker thread (card faces, prep's card builders), rebuilt with the original's name and kind.
+  WorkerError: 'varies',
   StationsFileError: 'input',
   PrinterError: 'varies',
   PrinterLinkError: 'station',
@@ -170,9 +170,9 @@ t.test('the classes whose kind depends on their data', async (t) => {
   t.equal(new PrinterError('x', 'jam', 'CARD JAM', true).kind, 'station', 'a jam pauses the station');
   t.equal(new PrinterError('x', 'error', 'ERROR MAG', false).kind, 'card', 'any other refusal rejects the card');
 
-  const { FaceWorkerError } = await import('../faces/face-pool.js');
-  const remote = new FaceWorkerError('FaceError', 'face: photo.jpg: not a JPEG or PNG', 'input');
-  t.ok(remote.name === 'FaceError' && remote.kind === 'input', 'a face worker error keeps the name and kind of the error the worker raised');
+  const { WorkerError } = await import('../errors/threads.js');
+  const remote = new WorkerError('FaceError', 'face: photo.jpg: not a JPEG or PNG', 'input');
+  t.ok(remote.name === 'FaceError' && remote.kind === 'input', 'a worker thread error keeps the name and kind of the error the worker raised');
 
   const { CardImageError } = await import('../simulator/errors.js');
   t.equal(new CardImageError('card image x: not valid JSON', 'x').kind, 'input', 'a bad card image');

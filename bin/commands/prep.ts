@@ -24,6 +24,7 @@ interface PrepArgs extends StoreArgs {
   serials?: string;
   registry?: string;
   holderKey: string;
+  workers?: number;
 }
 
 export function prepCommand(ctx: Ctx): CommandModule {
@@ -34,7 +35,8 @@ export function prepCommand(ctx: Ctx): CommandModule {
         .options({
           profile: { type: 'string', demandOption: true, requiresArg: true, describe: 'the card profile: a YAML file or builtin:NAME' },
           input: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch: .csv (header row) or .jsonl' },
-          out: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch folder to write (manifest.json, cards.jsonl, cards.sha256, input-files/ with the photos): new or empty; a folder holding a batch is refused' },
+          out: { type: 'string', demandOption: true, requiresArg: true, describe: 'the batch folder to write (manifest.json, cards.jsonl, cards.sha256, blobs.pack with the photos): new or empty; a folder holding a batch is refused' },
+          workers: { type: 'number', requiresArg: true, describe: 'threads that build the card scripts (default: one per core, at most 8; 0: none). The batch is the same whatever the number' },
           seed: { type: 'number', default: 0, describe: 'seed of the random PINs: same inputs + seed ⇒ the same scripts' },
           'skip-invalid': { type: 'boolean', default: false, describe: 'prepare the valid records and write the others to rejects.csv' },
           'seal-key': { type: 'string', default: 'batch-transport', requiresArg: true, describe: 'label of the batch transport (seal) key in the key store' },
@@ -47,6 +49,7 @@ export function prepCommand(ctx: Ctx): CommandModule {
         .example('CARDSMITH_KEYSTORE_PASS=… $0 prep --profile builtin:sscard-gen3 --input batch.csv --keystore keys.store --out batch-001', 'one script per record in batch-001/cards.jsonl')
         .example('$0 prep --profile builtin:sscard-gen3 --input batch-002.csv --keystore keys.store --registry bureau/registry.sqlite --out batch-002', 'card numbers continue where the last batch of the product stopped; cardholders who already have a card are refused (cardsmith serials show bureau/registry.sqlite)')
         .example('$0 prep --profile builtin:gp-cps --input cards.jsonl --keystore keys.store --out b2 --skip-invalid --json', 'prepare the good records, list the others in b2/rejects.csv; one JSON summary')
+        .example('$0 prep --profile builtin:sscard-gen3 --input batch.csv --keystore keys.store --out batch-003 --workers 0', 'build every script on one thread (the same batch, byte for byte)')
         .epilogue('The key store passphrase comes from CARDSMITH_KEYSTORE_PASS, --pass-file or a prompt. Progress goes to stderr (JSON lines when stderr is not a terminal). Exit codes: 0 written, 1 failed, 2 invalid profile or batch.'),
     handler: async (argv) => {
       const a = argv as unknown as PrepArgs;
@@ -77,6 +80,7 @@ export function prepCommand(ctx: Ctx): CommandModule {
             ...(a.createdAt ? { createdAt: a.createdAt } : {}),
             registry,
             holderKey: a.holderKey,
+            ...(a.workers !== undefined ? { workers: a.workers } : {}),
             onProgress,
           });
         } finally {

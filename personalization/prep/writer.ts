@@ -35,11 +35,12 @@ class TextFile {
 
   flush(): void {
     if (this.#pending.length === 0) return;
-    const text = this.#pending.join('');
+    const bytes = Buffer.from(this.#pending.join(''));
     this.#pending = [];
     this.#chars = 0;
     try {
-      writeSync(this.#fd, text);
+      // A full disk first shortens a write, then fails the next one: write until all is out.
+      for (let done = 0; done < bytes.length; ) done += writeSync(this.#fd, bytes, done);
     } catch (e) {
       throw writeError(e, this.shown);
     }
@@ -92,17 +93,23 @@ export class CardsWriter {
    * folder goes); the manifest's entry for the pack, when a card named a blob.
    */
   end(discard = false): BatchManifest['files']['blobs'] {
+    // The first failure is the one reported; the files after it are closed without writing.
+    let failure: unknown;
+    for (const f of [this.#cards, this.#digestsFile]) {
+      try {
+        f.close(discard || failure !== undefined);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
     let pack: { size: number; count: number } | undefined;
     try {
-      try {
-        this.#cards.close(discard);
-      } finally {
-        this.#digestsFile.close(discard);
-      }
-    } finally {
       pack = this.#pack?.close();
-      this.#pack = undefined;
+    } catch (e) {
+      failure ??= writeError(e, this.#packPath);
     }
+    this.#pack = undefined;
+    if (failure !== undefined) throw failure;
     return pack ? { file: BLOBS_FILE, size: pack.size, count: pack.count } : undefined;
   }
 }

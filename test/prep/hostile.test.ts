@@ -112,11 +112,11 @@ t.test('a full disk: one clear line, exit 1, nothing half-written left', { skip:
   t.equal(r.err.trim().split('\n').at(-1), `cardsmith: disk full while writing ${join(mnt, 'b', 'cards.jsonl')}; nothing was prepared (free space, or choose another --out, and run prep again)`);
   t.same(readdirSync(mnt), [], 'no batch folder, no staging folder, no partial file left');
   // A disk with room for the cards but not the manifest: the cards go again.
-  writeFileSync(join(mnt, 'filler'), Buffer.alloc(96 * 1024)); // 64 KB left: the 2 cards (56 KB) and their photos fit
+  writeFileSync(join(mnt, 'filler'), Buffer.alloc(128 * 1024)); // 32 KB left: the 2 cards' scripts (30 KB) and their photos (7 KB) do not both fit
   const r2 = await prep(path, batch(dir, 2), join(mnt, 'b'));
   t.equal(r2.code, 1, 'exit 1');
   // Today the manifest is what does not fit; the sizes may move, the promise may not.
-  t.match(r2.err.trim().split('\n').at(-1), /^cardsmith: disk full while writing \S+\/b\/(manifest\.json|cards\.jsonl|cards\.sha256|\S*input-files\S*); nothing was prepared/);
+  t.match(r2.err.trim().split('\n').at(-1), /^cardsmith: disk full while writing \S+\/b\/(manifest\.json|cards\.jsonl|cards\.sha256|blobs\.pack); nothing was prepared/);
   t.same(readdirSync(mnt), ['filler'], 'nothing that looks like a batch, no staging folder');
 });
 
