@@ -84,6 +84,11 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
   const fileFields = new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name));
   // Rules over a file field would compare file contents; they are not meant for that.
   const rules = profile.record.rules.filter((rule) => !rule.equal.some((e) => e.refs.fields.some((f) => fileFields.has(f))));
+  // Rules that name no profile value depend on the record alone (values are memoized per
+  // evaluator): one evaluator serves the batch, reading the record being checked through a view.
+  let current: BatchRecord = {};
+  const view = new Proxy<BatchRecord>({}, { get: (_, name) => (typeof name === 'string' ? current[name] : undefined) });
+  const shared = rules.every((rule) => rule.equal.every((e) => e.refs.values.length === 0)) ? createCardEvaluator(profile, { record: view, today }) : undefined;
   const batches = format === 'csv' ? csvRecords(profile, fields, path, display, options.signal) : jsonlRecords(fields, path, display, options.signal);
   let records = 0;
   for await (const raws of batches) {
@@ -128,7 +133,8 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
     const replacement = replacementOf(record);
     if (typeof replacement === 'string') rejects.push({ line: raw.line, column: raw.get(REPLACEMENT_FIELD)?.col, field: REPLACEMENT_FIELD, code: 'replacement', problem: replacement });
     if (rejects.length === 0 && rules.length > 0) {
-      const ev = createCardEvaluator(profile, { record, today });
+      current = record;
+      const ev = shared ?? createCardEvaluator(profile, { record, today });
       for (const rule of rules) {
         const problem = ruleProblem(ev, rule.equal);
         if (problem) {
