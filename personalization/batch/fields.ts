@@ -5,7 +5,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import iconv from 'iconv-lite';
 import { clip } from '../../bytes/index.js';
 import { FileChecks } from './file-check.js';
-import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, normalizeDate, regionProblem, type FieldSpec } from '../../profiles/index.js';
+import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, regionProblem, type FieldSpec } from '../../profiles/index.js';
 
 export type FieldResult = { ok: true; value: string } | { ok: false; code: string; problem: string; hint?: string; mask?: boolean };
 
@@ -145,7 +145,9 @@ export function checkField(spec: FieldSpec, raw: string, ctx: FieldContext): Fie
     }
     case 'date': {
       const p = dateProblem(raw, spec.past ? ctx.today : undefined);
-      return p ? bad('date', p) : { ok: true, value: normalizeDate(raw)! };
+      if (p) return bad('date', p);
+      // dateProblem accepted YYYYMMDD or YYYY-MM-DD: normalizing is dropping the dashes.
+      return { ok: true, value: raw.length === 8 ? raw : raw.replaceAll('-', '') };
     }
     case 'enum':
       return (spec.values ?? []).includes(raw) ? { ok: true, value: raw } : bad('enum', `is not one of ${(spec.values ?? []).join(', ')}`);
