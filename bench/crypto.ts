@@ -12,7 +12,7 @@ import { retailMac } from '../crypto/mac.js';
 import { sm2GenerateKeyPair, sm2Sign, sm2Verify } from '../crypto/sm2.js';
 import { sm3 } from '../crypto/sm3.js';
 import { sm4EncryptEcb } from '../crypto/sm4.js';
-import { fmtNs, measure, measurePair, type Timing } from './measure.js';
+import { fmtNs, measure, measurePair, verdictLine, type Timing } from './measure.js';
 
 const bytes = (n: number) => new Uint8Array(randomBytes(n));
 const k16 = bytes(16);
@@ -108,4 +108,8 @@ if (process.argv.includes('--json')) {
     const alt = r.alternative ? `  vs ${r.alternative.name} ${fmtNs(r.alternative.nsPerOp)}  ratio ${(r.alternative.nsPerOp / r.chosen.nsPerOp).toFixed(2)}` : '';
     console.log(`${r.primitive.padEnd(42)} ${r.chosen.name} ${fmtNs(r.chosen.nsPerOp)}${alt}${r.note ? `  (${r.note})` : ''}`);
   }
+  // No goal is set for the primitives: the line says how the choices compare, without a verdict.
+  const ratios = rows.filter((r) => r.alternative).map((r) => r.alternative!.nsPerOp / r.chosen.nsPerOp);
+  const slower = ratios.filter((x) => x < 1).length;
+  console.log('\n' + verdictLine('chosen primitives against their alternatives', `alternative / chosen ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} over ${ratios.length} pairs, the chosen one slower in ${slower}`, { noGoal: true }));
 }

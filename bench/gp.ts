@@ -8,6 +8,7 @@ import { GP_TEST_KEY } from '../channels/index.js';
 import { CapFile, GpSession, loadStream, writeCap } from '../globalplatform/index.js';
 import { SimulatorTransport } from '../transport/simulator.js';
 import type { CardInterface, SimulatedCard } from '../simulator/card.js';
+import { verdictLine } from './measure.js';
 
 interface GpSim {
   createGpCard(options?: { scp?: '02' | '03'; i?: number; seed?: number; memory?: number }): SimulatedCard;
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
   say(`  APDUs       ${report.apdus} (INSTALL [for load] + ${report.loadCommands} LOAD of up to ${report.blockSize} plain bytes)`);
   say(`  minimum     ${minimumLoads} LOAD at ${median.blockSize} plain bytes per short APDU after C-MAC + padding; ${minimumClear} without secure messaging (255 bytes)`);
   say(`  ratio       ${report.apdus}/${minimumLoads} = ${report.apdusOverMinimum.toFixed(3)} (the one extra APDU is INSTALL [for load])`);
+  say(verdictLine('LOAD of 32 KiB under SCP03', `${report.apdusOverMinimum.toFixed(3)}× the minimum APDUs, ${report.msPerKiB.toFixed(3)} ms/KiB`, { noGoal: true }));
 }
 
 await main();

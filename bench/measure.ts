@@ -118,3 +118,16 @@ export async function measurePairAsync(a: [string, () => Promise<unknown>], b: [
   const sb = stats(b[0], samples[1]);
   return { a: sa, b: sb, ratio: sb.median / sa.median, roundRatios: stats(`${b[0]} / ${a[0]}`, samples[1].map((x, i) => x / samples[0][i]!)) };
 }
+
+/**
+ * How a bench's figure compares with its goal: met or not, no goal set for it, or no way to judge
+ * (the peer it is measured against is missing).
+ */
+export type Verdict = { goal: string; pass: boolean } | { noGoal: true } | { goal: string; cannotJudge: string };
+
+/** The verdict line every bench ends with: `verdict: <what>: <measured>; goal <goal>: PASS|FAIL`. */
+export function verdictLine(what: string, measured: string, v: Verdict): string {
+  if ('noGoal' in v) return `verdict: ${what}: ${measured}; no goal`;
+  if ('cannotJudge' in v) return `verdict: ${what}: cannot judge against goal ${v.goal} (${v.cannotJudge})`;
+  return `verdict: ${what}: ${measured}; goal ${v.goal}: ${v.pass ? 'PASS' : 'FAIL'}`;
+}

@@ -25,7 +25,7 @@ import { des3EncryptEcb } from '../crypto/des3.js';
 import { loadPcsc, PcscTransport, SimulatorTransport, waitForReader, type Transport } from '../transport/index.js';
 import { createSsCard, DEFAULT_TRANSPORT_KEY, saveCardImage, simCards, type SsCard } from '../simulator/index.js';
 import { takeStackLock } from '../test/helpers/pcsc.js';
-import { fmtNs, median } from './measure.js';
+import { fmtNs, median, verdictLine } from './measure.js';
 
 const READER = 'Virtual PCD 00 00';
 const ROOT = new URL('../../', import.meta.url); // dist/bench/ → repository root
@@ -366,6 +366,13 @@ try {
     log(`  ratio PC/SC median / in-process per APDU: ${pc.vsInProcess.toFixed(0)}×`);
   }
   if (json) console.log(JSON.stringify({ perCommand: pc0, inProcess: inp, pcsc: pc } satisfies Result));
+  else {
+    const goal = `≥ ${GOAL_VS_VICC}× vicc for each`;
+    const judged = pc0.commands.every((c) => c.ratio !== undefined);
+    const measured = pc0.commands.map((c) => `${c.name} ${c.ratio === undefined ? '?' : `${c.ratio.toFixed(1)}×`}`).join(', ');
+    log();
+    log(verdictLine('simulator per command against vicc', measured, judged ? { goal, pass: pc0.commands.every((c) => c.pass) } : { goal, cannotJudge: pc0.vicc }));
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

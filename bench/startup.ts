@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEAVY_PACKAGES, loadedModules, packageOf } from './loaded-modules.js';
-import { median } from './measure.js';
+import { median, verdictLine } from './measure.js';
 
 const GOAL = 3;
 const HEAVY = HEAVY_PACKAGES;
@@ -110,5 +110,5 @@ if (json) {
     console.log(`  ${f.build}: ${f.modules} modules (${f.projectModules} of cardsmith, ${f.packages} packages)${opened}; heavy packages: ${heavy}`);
   }
   console.log(`${load()} after`);
-  console.log(`goal: cardsmith --version ≤ ${GOAL}× node -e 0: ${version.ratio.toFixed(2)}× ${pass ? 'PASS' : 'FAIL'}`);
+  console.log(verdictLine('cardsmith --version', `${version.ratio.toFixed(2)}× node -e 0`, { goal: `≤ ${GOAL}× node -e 0`, pass }));
 }

@@ -1,18 +1,20 @@
 // Batch input: a batch of cardholder records in CSV (UTF-8, header row) or JSON
 // Lines, read as a stream and checked record by record against the profile's record declaration
 // (record.fields, record.rules, record.key). Memory stays flat whatever the batch size: one
-// record at a time, a digest per key for duplicate detection, and at most `maxRejects` rejects
-// kept in memory (the rejects file gets them all).
+// chunk's records at a time, a digest per key for duplicate detection, the checks of a bounded
+// number of file paths, and at most `maxRejects` rejects kept in memory (the rejects file gets
+// them all). The checks are synchronous: a record costs no await of its own.
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { PRIVATE_FILE_MODE } from '../../files/private.js';
 import { clip } from '../../bytes/index.js';
-import { createCardEvaluator, didYouMean, ExprEvalError, showValue, type FieldSpec, type Profile } from '../../profiles/index.js';
-import { parseCsv } from './csv.js';
+import { createCardEvaluator, didYouMean, ExprEvalError, showValue, type CardEvaluator, type FieldSpec, type Profile } from '../../profiles/index.js';
+import { CsvParser, type CsvItem } from './csv.js';
 import { readUtf8 } from './decode.js';
 import { KeySet } from './dedupe.js';
 import { BatchError, mask, type Reject } from './errors.js';
-import { checkField } from './fields.js';
+import { FileChecks } from './file-check.js';
+import { checkField, type FieldContext } from './fields.js';
 import { keyColumn, parseJsonl } from './jsonl.js';
 import { REPLACEMENT_FIELD, replacementFields, replacementOf } from './replacement.js';
 
@@ -45,10 +47,16 @@ export function todayUtc(): string {
   return new Date().toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+/** A field's raw value and the column it starts at. */
+interface RawValue {
+  value: string;
+  col?: number | undefined;
+}
+
 interface RawRecord {
   line: number;
-  /** Field name → raw value and the column it starts at. */
-  values: Map<string, { value: string; col?: number | undefined }>;
+  /** Field name → raw value, or undefined when the record lacks the field. */
+  get: (name: string) => RawValue | undefined;
   /** Fields present with a value that is not text (reported already, so not "missing"). */
   present?: Set<string> | undefined;
   rejects: Reject[];
@@ -67,50 +75,27 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
   const today = options.today ?? todayUtc();
   const builtIn = new Set(replacementFields(profile.record.fields).map((f) => f.name));
   const fields = new Map([...profile.record.fields, ...replacementFields(profile.record.fields)].map((f) => [f.name, f]));
-  const ctx = { today, baseDir: dirname(resolve(path)) };
+  const specs = [...fields.values()];
+  const baseDir = dirname(resolve(path));
+  // One file checker per batch: each photo path is looked at once, each folder's real path found once.
+  const ctx: FieldContext = { today, baseDir, files: new FileChecks(baseDir) };
   const keys = new KeySet();
   const keyField = profile.record.key;
   const fileFields = new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name));
-  const raws = format === 'csv' ? csvRecords(profile, fields, path, display, options.signal) : jsonlRecords(fields, path, display, options.signal);
+  // Rules over a file field would compare file contents; they are not meant for that.
+  const rules = profile.record.rules.filter((rule) => !rule.equal.some((e) => e.refs.fields.some((f) => fileFields.has(f))));
+  // Rules that name no profile value depend on the record alone (values are memoized per
+  // evaluator): one evaluator serves the batch, reading the record being checked through a view.
+  let current: BatchRecord = {};
+  const view = new Proxy<BatchRecord>({}, { get: (_, name) => (typeof name === 'string' ? current[name] : undefined) });
+  const shared = rules.every((rule) => rule.equal.every((e) => e.refs.values.length === 0)) ? createCardEvaluator(profile, { record: view, today }) : undefined;
+  const batches = format === 'csv' ? csvRecords(profile, fields, path, display, options.signal) : jsonlRecords(fields, path, display, options.signal);
   let records = 0;
-  for await (const raw of raws) {
-    records++;
-    const rejects = [...raw.rejects];
-    if (raw.unreadable) {
-      yield { ok: false, line: raw.line, rejects };
-      continue;
+  for await (const raws of batches) {
+    for (const raw of raws) {
+      records++;
+      yield checkRecord(raw);
     }
-    const record: BatchRecord = {};
-    for (const [name, spec] of fields) {
-      const got = raw.values.get(name);
-      if (got === undefined) {
-        if (raw.present?.has(name)) continue;
-        if (spec.required) rejects.push({ line: raw.line, field: name, code: 'missing', problem: 'is missing', hint: `add "${name}" to the record` });
-        else if (!builtIn.has(name)) record[name] = ''; // the replacement columns appear only when the batch has them
-        continue;
-      }
-      const r = await checkField(spec, got.value, ctx);
-      if (r.ok) record[name] = r.value;
-      else rejects.push({ line: raw.line, column: got.col, field: name, code: r.code, problem: r.problem, hint: r.hint, ...(r.mask ? { masked: mask(got.value) } : {}) });
-    }
-    if (keyField !== undefined && record[keyField] !== undefined && record[keyField] !== '') {
-      const first = keys.add(record[keyField]!, raw.line);
-      if (first !== undefined) {
-        rejects.push({ line: raw.line, column: raw.values.get(keyField)?.col, field: keyField, code: 'duplicate', problem: `the same ${keyField} as line ${first}`, hint: 'a cardholder appears once per batch', masked: mask(record[keyField]!) });
-      }
-    }
-    const replacement = replacementOf(record);
-    if (typeof replacement === 'string') rejects.push({ line: raw.line, column: raw.values.get(REPLACEMENT_FIELD)?.col, field: REPLACEMENT_FIELD, code: 'replacement', problem: replacement });
-    if (rejects.length === 0) {
-      for (const rule of profile.record.rules) {
-        const problem = ruleProblem(profile, rule.equal, record, today, fileFields);
-        if (problem) {
-          const field = rule.equal.flatMap((e) => e.refs.fields)[0];
-          rejects.push({ line: raw.line, column: field ? raw.values.get(field)?.col : undefined, field, code: 'rule', problem: problem === true ? rule.message : `${rule.message} (${problem})` });
-        }
-      }
-    }
-    yield rejects.length === 0 ? { ok: true, line: raw.line, record } : { ok: false, line: raw.line, rejects };
   }
   // A batch of no records would become a batch folder with nothing to run.
   if (records === 0) {
@@ -121,13 +106,49 @@ export async function* readBatch(profile: Profile, path: string, options: ReadBa
       hint: format === 'csv' ? 'add one line per cardholder under the header' : 'one JSON object per line, one line per cardholder',
     });
   }
+
+  function checkRecord(raw: RawRecord): BatchItem {
+    const rejects = raw.rejects;
+    if (raw.unreadable) return { ok: false, line: raw.line, rejects };
+    const record: BatchRecord = {};
+    for (const spec of specs) {
+      const name = spec.name;
+      const got = raw.get(name);
+      if (got === undefined) {
+        if (raw.present?.has(name)) continue;
+        if (spec.required) rejects.push({ line: raw.line, field: name, code: 'missing', problem: 'is missing', hint: `add "${name}" to the record` });
+        else if (!builtIn.has(name)) record[name] = ''; // the replacement columns appear only when the batch has them
+        continue;
+      }
+      const r = checkField(spec, got.value, ctx);
+      if (r.ok) record[name] = r.value;
+      else rejects.push({ line: raw.line, column: got.col, field: name, code: r.code, problem: r.problem, hint: r.hint, ...(r.mask ? { masked: mask(got.value) } : {}) });
+    }
+    if (keyField !== undefined && record[keyField] !== undefined && record[keyField] !== '') {
+      const first = keys.add(record[keyField]!, raw.line);
+      if (first !== undefined) {
+        rejects.push({ line: raw.line, column: raw.get(keyField)?.col, field: keyField, code: 'duplicate', problem: `the same ${keyField} as line ${first}`, hint: 'a cardholder appears once per batch', masked: mask(record[keyField]!) });
+      }
+    }
+    const replacement = replacementOf(record);
+    if (typeof replacement === 'string') rejects.push({ line: raw.line, column: raw.get(REPLACEMENT_FIELD)?.col, field: REPLACEMENT_FIELD, code: 'replacement', problem: replacement });
+    if (rejects.length === 0 && rules.length > 0) {
+      current = record;
+      const ev = shared ?? createCardEvaluator(profile, { record, today });
+      for (const rule of rules) {
+        const problem = ruleProblem(ev, rule.equal);
+        if (problem) {
+          const field = rule.equal.flatMap((e) => e.refs.fields)[0];
+          rejects.push({ line: raw.line, column: field ? raw.get(field)?.col : undefined, field, code: 'rule', problem: problem === true ? rule.message : `${rule.message} (${problem})` });
+        }
+      }
+    }
+    return rejects.length === 0 ? { ok: true, line: raw.line, record } : { ok: false, line: raw.line, rejects };
+  }
 }
 
-function ruleProblem(profile: Profile, equal: RuleExprs, record: BatchRecord, today: string, fileFields: Set<string>): true | string | undefined {
-  // Rules over a file field would compare file contents; they are not meant for that.
-  if (equal.some((e) => e.refs.fields.some((f) => fileFields.has(f)))) return undefined;
+function ruleProblem(ev: CardEvaluator, equal: RuleExprs): true | string | undefined {
   try {
-    const ev = createCardEvaluator(profile, { record, today });
     const a = showValue(ev.evaluate(equal[0]));
     const b = showValue(ev.evaluate(equal[1]));
     return a === b ? undefined : true;
@@ -139,32 +160,65 @@ function ruleProblem(profile: Profile, equal: RuleExprs, record: BatchRecord, to
 
 type RuleExprs = Profile['record']['rules'][number]['equal'];
 
-async function* csvRecords(profile: Profile, fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord> {
+const unreadable = (line: number, reject: Reject): RawRecord => ({ line, get: () => undefined, unreadable: true, rejects: [reject] });
+
+/** The records of a CSV batch, a chunk's worth at a time (one await per chunk, not per record). */
+async function* csvRecords(profile: Profile, fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord[]> {
   let header: { name: string; col: number }[] | undefined;
-  for await (const item of parseCsv(readUtf8(path, display, signal))) {
-    if (item.kind === 'fatal') throw new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint });
-    if (!header) {
-      if (item.kind === 'error') throw new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: `header: ${item.problem}`, hint: item.hint });
-      header = checkHeader(profile, fields, item.fields, display);
-      continue;
-    }
-    if (item.kind === 'error') {
-      yield { line: item.line, values: new Map(), unreadable: true, rejects: [{ line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint }] };
-      continue;
-    }
-    if (item.fields.length !== header.length) {
-      yield {
-        line: item.line,
-        values: new Map(),
-        unreadable: true,
-        rejects: [{ line: item.line, column: 1, code: 'csv-columns', problem: `has ${item.fields.length} field${item.fields.length === 1 ? '' : 's'}, the header has ${header.length}`, hint: 'a comma inside a value needs quotes around the value' }],
+  let columns: Map<string, number> | undefined;
+  const parser = new CsvParser();
+  const items: CsvItem[] = [];
+  // The records parsed so far, and the error that ends the batch after them, if any.
+  let fail: unknown;
+  const records = (): RawRecord[] => {
+    const out: RawRecord[] = [];
+    for (const item of items) {
+      if (item.kind === 'fatal') {
+        fail = new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint });
+        break;
+      }
+      if (!header) {
+        if (item.kind === 'error') {
+          fail = new BatchError(display, { line: item.line, column: item.col, code: item.code, problem: `header: ${item.problem}`, hint: item.hint });
+          break;
+        }
+        try {
+          header = checkHeader(profile, fields, item.fields, display);
+        } catch (e) {
+          fail = e;
+          break;
+        }
+        columns = new Map(header.map((h, i) => [h.name, i]));
+        continue;
+      }
+      if (item.kind === 'error') {
+        out.push(unreadable(item.line, { line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint }));
+        continue;
+      }
+      if (item.fields.length !== header.length) {
+        const n = item.fields.length;
+        out.push(unreadable(item.line, { line: item.line, column: 1, code: 'csv-columns', problem: `has ${n} field${n === 1 ? '' : 's'}, the header has ${header.length}`, hint: 'a comma inside a value needs quotes around the value' }));
+        continue;
+      }
+      const row = item.fields;
+      const at = columns!;
+      const get = (name: string): RawValue | undefined => {
+        const i = at.get(name);
+        return i === undefined ? undefined : row[i];
       };
-      continue;
+      out.push({ line: item.line, get, rejects: [] });
     }
-    const values = new Map<string, { value: string; col: number }>();
-    header.forEach((h, i) => values.set(h.name, { value: item.fields[i]!.value, col: item.fields[i]!.col }));
-    yield { line: item.line, values, rejects: [] };
+    items.length = 0;
+    return out;
+  };
+  for await (const chunk of readUtf8(path, display, signal)) {
+    parser.push(chunk, items);
+    yield records();
+    if (fail !== undefined) throw fail;
   }
+  parser.end(items);
+  yield records();
+  if (fail !== undefined) throw fail;
   if (!header) throw new BatchError(display, { line: 1, code: 'empty', problem: 'the batch is empty: no header row', hint: `the first line names the fields: ${[...fields.keys()].join(',')}` });
 }
 
@@ -190,10 +244,10 @@ function checkHeader(profile: Profile, fields: Map<string, FieldSpec>, row: { va
   return row.map((f) => ({ name: f.value, col: f.col }));
 }
 
-async function* jsonlRecords(fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord> {
+async function* jsonlRecords(fields: Map<string, FieldSpec>, path: string, display: string, signal?: AbortSignal): AsyncGenerator<RawRecord[]> {
   for await (const item of parseJsonl(readUtf8(path, display, signal))) {
     if (item.kind === 'error') {
-      yield { line: item.line, values: new Map(), unreadable: true, rejects: [{ line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint }] };
+      yield [unreadable(item.line, { line: item.line, column: item.col, code: item.code, problem: item.problem, hint: item.hint })];
       continue;
     }
     const values = new Map<string, { value: string; col?: number | undefined }>();
@@ -213,7 +267,7 @@ async function* jsonlRecords(fields: Map<string, FieldSpec>, path: string, displ
         rejects.push({ line: item.line, column: col, field: k, code: 'json-type', problem: `must be a string, got ${Array.isArray(v) ? 'a list' : typeof v}`, hint: 'write values as JSON strings, e.g. "01"' });
       }
     }
-    yield { line: item.line, values, present, rejects };
+    yield [{ line: item.line, get: (name) => values.get(name), present, rejects }];
   }
 }
 

@@ -3,7 +3,7 @@
 // first seen on, in typed arrays — 12 bytes per record at most twice over, about 5 MB for a
 // million cards. Two different keys share a 64-bit digest with probability ~n²/2^65 (5·10^-8 for
 // a million records); if that ever happens a record is refused as a duplicate, never let through.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export class KeySet {
   private hi: Uint32Array;
@@ -25,7 +25,7 @@ export class KeySet {
 
   /** Adds the key; returns the line it was first seen on when it is already there. */
   add(key: string, line: number): number | undefined {
-    const d = createHash('sha256').update(key, 'utf8').digest();
+    const d = hash('sha256', key, 'buffer'); // one call: no Hash object per key
     const hi = d.readUInt32BE(0);
     // 0/0 marks an empty slot; a digest that is all zeros in its first 8 bytes becomes 0/1.
     const lo = d.readUInt32BE(4) || (hi === 0 ? 1 : 0);

@@ -1,12 +1,11 @@
 // Checking one field of a record against its declaration in the profile (record.fields). Each
 // check returns the normalized value (dates become YYYYMMDD, file paths become paths relative to
 // the batch folder) or a problem that names what is wrong without repeating the value.
-import { realpathSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import iconv from 'iconv-lite';
 import { clip } from '../../bytes/index.js';
-import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, normalizeDate, regionProblem, type FieldSpec } from '../../profiles/index.js';
+import { FileChecks } from './file-check.js';
+import { cardNumberProblem, citizenIdProblem, dateProblem, luhnValid, regionProblem, type FieldSpec } from '../../profiles/index.js';
 
 export type FieldResult = { ok: true; value: string } | { ok: false; code: string; problem: string; hint?: string; mask?: boolean };
 
@@ -15,9 +14,26 @@ export interface FieldContext {
   today: string;
   /** Folder that file fields are relative to (the batch file's folder). */
   baseDir: string;
+  /** The batch's file checks (each path checked once per batch); without it, each call checks afresh. */
+  files?: FileChecks | undefined;
 }
 
 const bad = (code: string, problem: string, hint?: string, mask = true): FieldResult => ({ ok: false, code, problem, ...(hint ? { hint } : {}), mask });
+
+/** GBK bytes of each character outside ASCII already seen (0: none), so that iconv runs once per character. */
+const gbkBytes = new Map<number, number>();
+
+function gbkCharBytes(ch: string, cp: number): number {
+  let n = gbkBytes.get(cp);
+  if (n === undefined) {
+    const code = iconv.encode(ch, 'gbk');
+    n = iconv.decode(code, 'gbk') === ch ? code.length : 0;
+    gbkBytes.set(cp, n);
+  }
+  return n;
+}
+
+const codePoint = (cp: number): string => `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** GBK bytes of text, or the 1-based position of the first character GBK cannot hold. */
 export function gbkLength(text: string): { bytes: number } | { badChar: number; codePoint: string; control?: boolean } {
@@ -27,18 +43,59 @@ export function gbkLength(text: string): { bytes: number } | { badChar: number; 
     k++;
     const cp = ch.codePointAt(0)!;
     if (cp < 0x80) {
-      if (cp < 0x20 || cp === 0x7f) return { badChar: k, codePoint: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, control: true };
+      if (cp < 0x20 || cp === 0x7f) return { badChar: k, codePoint: codePoint(cp), control: true };
       bytes++;
       continue;
     }
-    const code = iconv.encode(ch, 'gbk');
-    if (iconv.decode(code, 'gbk') !== ch) return { badChar: k, codePoint: `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` };
-    bytes += code.length;
+    const n = gbkCharBytes(ch, cp);
+    if (n === 0) return { badChar: k, codePoint: codePoint(cp) };
+    bytes += n;
   }
   return { bytes };
 }
 
-export async function checkField(spec: FieldSpec, raw: string, ctx: FieldContext): Promise<FieldResult> {
+/** Characters (code points) in text. */
+function charCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** The first character (1-based) that is not printable ASCII, or 0. */
+function firstNonAscii(text: string): number {
+  let k = 0;
+  for (const ch of text) {
+    k++;
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp > 0x7e) return k;
+  }
+  return 0;
+}
+
+/** A profile's field pattern, compiled once. */
+const patterns = new Map<string, RegExp>();
+function matches(pattern: string, raw: string): boolean {
+  let re = patterns.get(pattern);
+  if (re === undefined) {
+    re = new RegExp(`^(?:${pattern})$`, 'u');
+    patterns.set(pattern, re);
+  }
+  return re.test(raw);
+}
+
+const DIGITS = /^[0-9]+$/;
+const PAN = /^[0-9]{12,19}$/;
+
+/** Checks one value (synchronously: photos too, see file-check.ts). */
+export function checkField(spec: FieldSpec, raw: string, ctx: FieldContext): FieldResult {
   if (raw.length === 0) {
     return spec.required ? bad('required', 'is required but empty', undefined, false) : { ok: true, value: '' };
   }
@@ -53,10 +110,10 @@ export async function checkField(spec: FieldSpec, raw: string, ctx: FieldContext
       return p ? bad('card-number', p) : { ok: true, value: raw };
     }
     case 'text': {
-      const n = Array.from(raw).length;
+      const n = charCount(raw);
       if (spec.charset === 'ascii') {
-        const i = Array.from(raw).findIndex((c) => c.codePointAt(0)! < 0x20 || c.codePointAt(0)! > 0x7e);
-        if (i >= 0) return bad('charset', `character ${i + 1} is not printable ASCII`);
+        const i = firstNonAscii(raw);
+        if (i > 0) return bad('charset', `character ${i} is not printable ASCII`);
       } else {
         const g = gbkLength(raw);
         if ('badChar' in g) {
@@ -67,19 +124,19 @@ export async function checkField(spec: FieldSpec, raw: string, ctx: FieldContext
       }
       if (spec.maxLength !== undefined && n > spec.maxLength) return bad('too-long', `is ${n} characters, at most ${spec.maxLength}`);
       if (spec.minLength !== undefined && n < spec.minLength) return bad('too-short', `is ${n} characters, at least ${spec.minLength}`);
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(raw)) return bad('pattern', 'does not have the expected form', `the profile asks for /${spec.pattern}/`);
+      if (spec.pattern !== undefined && !matches(spec.pattern, raw)) return bad('pattern', 'does not have the expected form', `the profile asks for /${spec.pattern}/`);
       return { ok: true, value: raw };
     }
     case 'digits':
     case 'pin': {
-      if (!/^[0-9]+$/.test(raw)) return bad('digits', 'must be digits only');
+      if (!DIGITS.test(raw)) return bad('digits', 'must be digits only');
       const min = spec.minLength ?? (spec.type === 'pin' ? 4 : 1);
       const max = spec.maxLength ?? (spec.type === 'pin' ? 12 : Infinity);
       if (raw.length < min || raw.length > max) return bad('length', min === max ? `must be ${min} digits, got ${raw.length}` : `must be ${min} to ${max} digits, got ${raw.length}`);
       const v = Number(raw);
       if (spec.min !== undefined && v < spec.min) return bad('range', `must be at least ${spec.min}`);
       if (spec.max !== undefined && v > spec.max) return bad('range', `must be at most ${spec.max}`);
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`, 'u').test(raw)) return bad('pattern', 'does not have the expected form');
+      if (spec.pattern !== undefined && !matches(spec.pattern, raw)) return bad('pattern', 'does not have the expected form');
       return { ok: true, value: raw };
     }
     case 'region': {
@@ -88,12 +145,14 @@ export async function checkField(spec: FieldSpec, raw: string, ctx: FieldContext
     }
     case 'date': {
       const p = dateProblem(raw, spec.past ? ctx.today : undefined);
-      return p ? bad('date', p) : { ok: true, value: normalizeDate(raw)! };
+      if (p) return bad('date', p);
+      // dateProblem accepted YYYYMMDD or YYYY-MM-DD: normalizing is dropping the dashes.
+      return { ok: true, value: raw.length === 8 ? raw : raw.replaceAll('-', '') };
     }
     case 'enum':
       return (spec.values ?? []).includes(raw) ? { ok: true, value: raw } : bad('enum', `is not one of ${(spec.values ?? []).join(', ')}`);
     case 'pan':
-      if (!/^[0-9]{12,19}$/.test(raw)) return bad('pan', 'must be 12 to 19 digits');
+      if (!PAN.test(raw)) return bad('pan', 'must be 12 to 19 digits');
       return luhnValid(raw) ? { ok: true, value: raw } : bad('pan', 'fails the Luhn check (last digit)');
     case 'file':
       return checkFile(spec, raw, ctx);
@@ -105,57 +164,37 @@ const MAGIC: Record<string, Uint8Array> = {
   png: Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
 };
 
-async function checkFile(spec: FieldSpec, raw: string, ctx: FieldContext): Promise<FieldResult> {
-  const path = resolve(ctx.baseDir, raw);
-  const rel = relative(ctx.baseDir, path);
+function checkFile(spec: FieldSpec, raw: string, ctx: FieldContext): FieldResult {
+  const files = ctx.files ?? new FileChecks(ctx.baseDir);
+  return files.remember(spec, raw, () => checkFileOnce(spec, raw, ctx.baseDir, files));
+}
+
+function checkFileOnce(spec: FieldSpec, raw: string, baseDir: string, files: FileChecks): FieldResult {
+  const path = resolve(baseDir, raw);
+  const rel = relative(baseDir, path);
   // A batch names files in its own folder: an absolute path or ../ could read anything on the machine.
   if (isAbsolute(raw) || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel)) {
     return bad('file-outside', 'names a file outside the batch folder', 'put the files in the batch folder (or below it) and give relative paths', false);
   }
-  const shown = clip(rel);
-  let size: number;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) return bad('file-missing', 'does not name a file', undefined, false);
-    size = st.size;
-  } catch {
-    return bad('file-missing', `file ${shown} does not exist`, 'paths are relative to the batch file', false);
+  const f = files.facts(path, rel);
+  const shown = (): string => clip(rel);
+  switch (f.kind) {
+    case 'missing':
+      return bad('file-missing', `file ${shown()} does not exist`, 'paths are relative to the batch file', false);
+    case 'not-file':
+      return bad('file-missing', 'does not name a file', undefined, false);
+    // A link (the file or a folder on its way) may point anywhere: where it really is counts.
+    case 'outside':
+      return bad('file-outside', `file ${shown()} is a link to a place outside the batch folder`, 'copy the file into the batch folder instead of linking to it', false);
   }
-  // A link (the file or a folder on its way) may point anywhere: where it really is counts.
-  if (realInside(ctx.baseDir, rel) === undefined) {
-    return bad('file-outside', `file ${shown} is a link to a place outside the batch folder`, 'copy the file into the batch folder instead of linking to it', false);
-  }
-  if (size === 0) return bad('file-empty', `file ${shown} is empty`, undefined, false);
-  if (spec.maxBytes !== undefined && size > spec.maxBytes) return bad('file-too-large', `file ${shown} is ${size} bytes, at most ${spec.maxBytes} fit`, 'compress the photo further', false);
+  if (f.size === 0) return bad('file-empty', `file ${shown()} is empty`, undefined, false);
+  if (spec.maxBytes !== undefined && f.size > spec.maxBytes) return bad('file-too-large', `file ${shown()} is ${f.size} bytes, at most ${spec.maxBytes} fit`, 'compress the photo further', false);
   const magic = spec.format && spec.format !== 'any' ? MAGIC[spec.format] : undefined;
   if (magic) {
-    const head = Buffer.alloc(magic.length);
-    const fh = await open(path, 'r');
-    try {
-      await fh.read(head, 0, magic.length, 0);
-    } finally {
-      await fh.close();
-    }
-    if (!magic.every((b, i) => head[i] === b)) return bad('file-format', `file ${shown} is not a ${spec.format!.toUpperCase()} file`, undefined, false);
+    const head = files.head(f);
+    if (!magic.every((b, i) => head[i] === b)) return bad('file-format', `file ${shown()} is not a ${spec.format!.toUpperCase()} file`, undefined, false);
   }
-  return { ok: true, value: rel.split(sep).join('/') };
+  return { ok: true, value: sep === '/' ? rel : rel.split(sep).join('/') };
 }
 
-/**
- * The real path (links followed) of `rel` in the batch folder `baseDir`, when it is inside that
- * folder; undefined when it leads outside or does not exist. Prep reads files through this too,
- * so a link swapped in after the check is not followed out either.
- */
-export function realInside(baseDir: string, rel: string): string | undefined {
-  let base: string;
-  let real: string;
-  try {
-    // The native realpath: one system call, where the JS one lstats every component.
-    base = realpathSync.native(baseDir);
-    real = realpathSync.native(resolve(baseDir, rel));
-  } catch {
-    return undefined;
-  }
-  const r = relative(base, real);
-  return r === '' || r === '..' || r.startsWith('..' + sep) || isAbsolute(r) ? undefined : real;
-}
+export { realInside } from './file-check.js';

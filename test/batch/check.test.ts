@@ -1,6 +1,6 @@
 // checkBatch and readBatch on the example batches and on small made-up ones: counts, normalized
 // values, --skip-invalid semantics, the rejects file, and cardholder data kept out of messages.
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -103,4 +103,16 @@ t.test('mask keeps the first and last character of long values only', async (t) 
   t.equal(mask('张三'), '**');
   t.equal(mask('ABCDE'), '*****');
   t.equal(mask(''), '');
+});
+
+t.test("rules: each record is compared with its own values (sscard-gen3: the SSN's birth date)", async (t) => {
+  const dir = t.testdir({});
+  copyFileSync(example('photos/0001.jpg'), join(dir, 'p.jpg'));
+  const row = (ssn: string, birth: string) => `${ssn},张伟,,1,01,110105,${birth},p.jpg`;
+  const lines = [row('110105198503120215', '1985-03-12'), row('310104199007040422', '1985-03-12'), row('440106199202180684', '19920218')];
+  writeFileSync(join(dir, 'b.csv'), `ssn,name,nameExtension,sex,ethnicity,birthplace,birthDate,photo\n${lines.join('\n')}\n`);
+  const items = [];
+  for await (const item of readBatch(sscard, join(dir, 'b.csv'), { today: '20260115' })) items.push(item);
+  t.same(items.map((i) => i.ok), [true, false, true]);
+  t.match(items[1], { ok: false, line: 3, rejects: [{ code: 'rule', field: 'ssn', problem: 'the birth date differs from the one inside the social security number' }] });
 });
