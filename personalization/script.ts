@@ -14,8 +14,8 @@
 //                   scripts name a blob by SHA-256, offset and size instead of carrying it in hex
 //   journal.sqlite  written by the runner (personalization/journal/)
 //   rejects.csv     (prep --skip-invalid) the records left out, with reasons
-//   input-files/    the files the cards' faces name (photos), by their names relative to the
-//                   batch input: the batch folder prints without the input
+//   input-files/    (batches of earlier versions) the photos the faces name, by their names
+//                   relative to the batch input; today's batches keep them in blobs.pack
 //   fonts/          copies of the profile's face.fonts, in search order: the batch folder prints
 //                   without the profile
 
