@@ -24,10 +24,14 @@ export interface CardEvaluator {
   value(name: string): Value;
 }
 
+/** What every card of a profile shares: its named values and file fields, looked up once. */
+const shared = new WeakMap<Profile, { exprs: Map<string, Expr>; fileFields: Set<string> }>();
+
 export function createCardEvaluator(profile: Profile, inputs: CardInputs): CardEvaluator {
-  const exprs = new Map(profile.values.map((v) => [v.name, v.expr]));
+  let s = shared.get(profile);
+  if (!s) shared.set(profile, (s = { exprs: new Map(profile.values.map((v) => [v.name, v.expr])), fileFields: new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name)) }));
+  const { exprs, fileFields } = s;
   const memo = new Map<string, Value>();
-  const fileFields = new Set(profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name));
   const env: EvalEnv = {
     record: inputs.record,
     params: profile.parameters,

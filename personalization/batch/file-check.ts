@@ -128,13 +128,13 @@ function isInside(base: string, real: string, orSelf: boolean): boolean {
  * folder; undefined when it leads outside or does not exist. Prep reads files through this too,
  * so a link swapped in after the check is not followed out either.
  */
-export function realInside(baseDir: string, rel: string): string | undefined {
+export function realInside(baseDir: string, rel: string, baseReal?: string): string | undefined {
   let base: string;
   let real: string;
   try {
     // The native realpath: one system call, where the JS one lstats every component (prep reads
-    // every card's photo through here).
-    base = realpathSync.native(baseDir);
+    // every card's photo through here, with the folder's real path given once).
+    base = baseReal ?? realpathSync.native(baseDir);
     real = realpathSync.native(resolve(baseDir, rel));
   } catch {
     return undefined;

@@ -5,7 +5,7 @@
 // batch's pack: the line names it by hash with `"at":-1`, and the writer, which owns the pack,
 // puts the offset in (./writer.ts); so a line does not depend on which thread built it.
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { concat, clip, wipe } from '../../bytes/index.js';
 import type { KeyProvider, KeyRef } from '../../keys/types.js';
 import { createCardEvaluator } from '../../profiles/index.js';
@@ -63,7 +63,8 @@ export type CardKeys = Pick<KeyProvider, 'seal' | 'mac' | 'deriveCardKeys'>;
 /** A blob's place in a line before the writer knows its offset in the pack. */
 export const UNPLACED = -1;
 
-const NONCE_LABEL = new TextEncoder().encode('cardsmith/prep/nonce');
+const UTF8 = new TextEncoder();
+const NONCE_LABEL = UTF8.encode('cardsmith/prep/nonce');
 
 /**
  * The GCM nonce of a prep-time seal, SIV-style (docs/prep.md "Determinism"): the first 12 bytes of
@@ -131,6 +132,8 @@ export class CardMaker {
   readonly #prepKeysByMaster = new Map<string, CardKeySpec[]>();
   readonly #fileFields: Set<string>;
   readonly #cardKeys: Map<string, CardKeySpec>;
+  /** The input folder's real path, looked up at the first file a record names. */
+  #inputDirReal: string | undefined;
 
   /** `perCardOnly`: build every step per card (the compiled template's reference, for tests). */
   constructor(plan: PrepPlan, keys: CardKeys, perCardOnly = false) {
@@ -158,7 +161,7 @@ export class CardMaker {
     const { profile } = plan;
     const { record, line } = job;
     const recordId = recordIdOf(plan.idKey, profile, record, line);
-    const context = new TextEncoder().encode(recordId);
+    const context = UTF8.encode(recordId);
     const seal = async (secret: Uint8Array, kcv?: string): Promise<Sealed> => ({
       sealed: Buffer.from(await this.#keys.seal(plan.sealKey, secret, context, { nonce: await sealNonce(this.#keys, plan.sealKey, context, secret) })).toString('base64'),
       ...(kcv ? { kcv } : {}),
@@ -168,7 +171,7 @@ export class CardMaker {
     const readFile = (_field: string, path: string): Uint8Array => {
       let bytes = files.get(path);
       if (!bytes) {
-        const real = realInside(plan.inputDir, path);
+        const real = realInside(plan.inputDir, path, (this.#inputDirReal ??= realpathSync.native(plan.inputDir)));
         if (real === undefined) throw new PrepError(`line ${line}: file ${clip(path)} is no longer inside the batch input folder`);
         files.set(path, (bytes = new Uint8Array(readFileSync(real))));
       }
