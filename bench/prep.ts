@@ -31,7 +31,7 @@ import { prepBatch } from '../personalization/prep/index.js';
 import { IssuanceRegistry } from '../personalization/registry/index.js';
 import { BLOBS_FILE } from '../personalization/blobs.js';
 import { gb11643Check, loadProfile } from '../profiles/index.js';
-import { median } from './measure.js';
+import { median, verdictLine } from './measure.js';
 
 const SELF = fileURLToPath(import.meta.url);
 // examples/ is one level up from bench/ in the source tree and two from dist/bench/.
@@ -40,7 +40,6 @@ const NAMES = ['张伟', '王芳', '李娜', '刘洋', '陈静', '欧阳明远',
 const PASSPHRASE = new TextEncoder().encode('bench passphrase');
 const MAX_PHOTO_FILES = 100_000;
 const CORES = availableParallelism();
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
 /** `n` distinct JPEGs: an example photo with a comment segment (FF FE) holding the number after SOI. */
 function writePhotos(dir: string, n: number): void {
@@ -235,8 +234,9 @@ async function main(): Promise<void> {
     console.log(`  floor, one thread: ${floorUs.toFixed(1)} µs/card = ${(1e6 / floorUs).toFixed(0)} cards/s (${f.seals.length} seals of ${f.seals.join('+')} bytes with CMAC nonces by ${f.cmac}, ${f.hmacs} HMAC-SHA256, SHA-256 of the ${f.lineBytes}-byte line and the ${f.photoBytes}-byte photo)`);
     console.log(`  prep, ${n} records: ${prepUs.toFixed(1)} µs/card = ${(1e6 / prepUs).toFixed(0)} cards/s (medians of ${rounds} interleaved rounds; per-round prep/floor ${side.prep.map((p, i) => (p / side.floor[i]!).toFixed(1)).join(', ')})`);
     const ratio = prepUs / parallelFloor;
-    console.log(`  prep / floor: ${(prepUs / floorUs).toFixed(2)}× the one-thread floor, ${ratio.toFixed(2)}× the floor over ${CORES} cores — goal ≤ 2× the parallel floor: ${verdict(ratio <= 2)}`);
-    console.log(`  throughput: ${(1e6 / prepUs).toFixed(0)} cards/s — goal ≥ 20,000 cards/s on 2 cores: ${verdict(1e6 / prepUs >= 20_000)}`);
+    console.log(`  prep / floor: ${(prepUs / floorUs).toFixed(2)}× the one-thread floor, ${ratio.toFixed(2)}× the floor over ${CORES} cores`);
+    console.log(verdictLine('prep / crypto floor over the cores', `${ratio.toFixed(2)}×`, { goal: '≤ 2×', pass: ratio <= 2 }));
+    console.log(verdictLine(`prep throughput on ${CORES} cores`, `${(1e6 / prepUs).toFixed(0)} cards/s`, { goal: '≥ 20,000 cards/s', pass: 1e6 / prepUs >= 20_000 }));
 
     // 2. The sizes, each prepared for real.
     const runs: { n: number; run: PrepRun }[] = [];
@@ -253,7 +253,8 @@ async function main(): Promise<void> {
     if (runs.length >= 2) {
       const [lo, hi] = [runs[0]!, runs[runs.length - 1]!];
       const grow = hi.run.peakRssMb / lo.run.peakRssMb;
-      console.log(`  peak RSS ${lo.run.peakRssMb.toFixed(0)} MB at ${lo.n} vs ${hi.run.peakRssMb.toFixed(0)} MB at ${hi.n} records: ×${grow.toFixed(2)} — goal flat (≤ ×1.25): ${verdict(grow <= 1.25)}`);
+      console.log(`  peak RSS ${lo.run.peakRssMb.toFixed(0)} MB at ${lo.n} vs ${hi.run.peakRssMb.toFixed(0)} MB at ${hi.n} records: ×${grow.toFixed(2)}`);
+      console.log(verdictLine(`peak RSS from ${lo.n} to ${hi.n} records`, `×${grow.toFixed(2)}`, { goal: 'flat (≤ ×1.25)', pass: grow <= 1.25 }));
     }
 
     // 3. The issuance registry's cost: without, with, with, without, … (first pair: warm-up).
@@ -268,7 +269,8 @@ async function main(): Promise<void> {
     }
     if (registryRounds > 0) {
       const [w0, w1] = [median(rates.without), median(rates.with)];
-      console.log(`  issuance registry, ${n} records, ${registryRounds} interleaved rounds: without ${w0.toFixed(0)} cards/s, with ${w1.toFixed(0)} cards/s (medians); time ratio with/without ${(w0 / w1).toFixed(2)} — no goal`);
+      console.log(`  issuance registry, ${n} records, ${registryRounds} interleaved rounds: without ${w0.toFixed(0)} cards/s, with ${w1.toFixed(0)} cards/s (medians)`);
+      console.log(verdictLine('issuance registry, time with / without', `${(w0 / w1).toFixed(2)}×`, { noGoal: true }));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
