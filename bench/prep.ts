@@ -16,7 +16,7 @@
 //   each in its own child; peak RSS is the kernel's high-water mark (VmHWM) of that process.
 // - Issuance registry: 10,000 records without and with the registry, interleaved.
 // Every measure ends with PASS or FAIL against its goal.
-// Run: npm run bench:prep   [-- --sizes 10000,100000,1000000] [--rounds 5] [--registry-rounds 3]
+// Run: npm run bench:prep   [-- --sizes 10000,100000,1000000] [--rounds 5] [--registry-rounds 3] [--keep]
 import { spawnSync } from 'node:child_process';
 import { createHash, createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { cmac as nobleCmac } from '@noble/ciphers/aes.js';
@@ -273,7 +273,8 @@ async function main(): Promise<void> {
       console.log(verdictLine('issuance registry, time with / without', `${(w0 / w1).toFixed(2)}×`, { noGoal: true }));
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) console.log(`  kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -34,7 +34,6 @@ export class BatchInputError extends CardsmithError {
 
 const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
 
-/** The digests of cards.jsonl's lines as prep writes them (each line without its newline). */
 /**
  * The digests of cards.jsonl, line by line: `add` gives the line's hex digest for cards.sha256
  * (written as it comes: nothing per card is kept) and folds it into the root.
@@ -43,11 +42,15 @@ export class CardDigests {
   #root = createHash('sha256');
   #lines = 0;
 
-  add(line: string): string {
-    const d = sha256(line);
-    this.#root.update(d);
+  add(line: string | Uint8Array): string {
+    return this.addDigest(sha256(line));
+  }
+
+  /** Folds in the digest of a line hashed elsewhere (prep's builder threads); its hex form. */
+  addDigest(digest: Uint8Array): string {
+    this.#root.update(digest);
     this.#lines++;
-    return d.toString('hex');
+    return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
   }
 
   get lines(): number {

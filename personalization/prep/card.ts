@@ -49,13 +49,16 @@ export interface CardJob {
   index: number;
   record: Record<string, string>;
   issuance: { holder?: string; replacement?: { kind: string; reason: string } };
+  /** The files the record names (its photo), read and put into the pack by prep's thread, by path. */
+  files?: Record<string, { bytes: Uint8Array; ref: BlobRef }>;
 }
 
-/** A built line and the big data it names (once each, by SHA-256). */
-export interface CardLine {
-  json: string;
-  blobs: { sha256: string; bytes: Uint8Array }[];
-}
+/**
+ * A built line: finished (its UTF-8 bytes with the newline, and the SHA-256 of the line without
+ * it) when every blob it names was in the pack already, else its JSON and the big data the writer
+ * still has to place (once each, by SHA-256).
+ */
+export type CardLine = { bytes: Uint8Array; digest: Uint8Array } | { json: string; blobs: { sha256: string; bytes: Uint8Array }[] };
 
 /** The key operations a card needs: a KeyProvider, or the keys lent to a worker. */
 export type CardKeys = Pick<KeyProvider, 'seal' | 'mac' | 'deriveCardKeys'>;
@@ -105,12 +108,18 @@ function recordIdOf(idKey: Uint8Array, profile: Profile, record: Record<string, 
   return createHmac('sha256', idKey).update(key).digest('hex').slice(0, 32);
 }
 
-/** A card's blobs, each once, named by hash and left for the writer to place. */
+/** A card's blobs: the files already in the pack by their refs, others named by hash and left for the writer to place. */
 class CardBlobs implements BlobSink {
-  readonly list: CardLine['blobs'] = [];
+  readonly list: { sha256: string; bytes: Uint8Array }[] = [];
+
+  constructor(private readonly placed: readonly { bytes: Uint8Array; ref: BlobRef }[]) {}
 
   add(bytes: Uint8Array): BlobRef {
+    const same = this.placed.find((p) => p.bytes === bytes);
+    if (same) return same.ref;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const placed = this.placed.find((p) => p.ref.blob === sha256);
+    if (placed) return placed.ref;
     if (!this.list.some((b) => b.sha256 === sha256)) this.list.push({ sha256, bytes });
     return { blob: sha256, at: UNPLACED, size: bytes.length };
   }
@@ -167,7 +176,7 @@ export class CardMaker {
       ...(kcv ? { kcv } : {}),
     });
     // Files the record names (its photo), read once: for the card's APDUs and its face.
-    const files = new Map<string, Uint8Array>();
+    const files = new Map<string, Uint8Array>(Object.entries(job.files ?? {}).map(([path, f]) => [path, f.bytes]));
     const readFile = (_field: string, path: string): Uint8Array => {
       let bytes = files.get(path);
       if (!bytes) {
@@ -188,7 +197,7 @@ export class CardMaker {
 
     // Prep-phase card keys: derived per card, grouped by master (one store lookup each).
     const prepKeys = new Map<string, { value: Uint8Array; kcv: string }>();
-    const blobs = new CardBlobs();
+    const blobs = new CardBlobs(Object.values(job.files ?? {}));
     try {
       for (const [label, specs] of this.#prepKeysByMaster) {
         const got = await this.#keys.deriveCardKeys(
@@ -221,7 +230,10 @@ export class CardMaker {
       };
       const headJson = JSON.stringify(head);
       const json = `${headJson.slice(0, -1)},"steps":[${steps}],"verify":[${verify}]${face ? `,"face":${JSON.stringify(face)}` : ''}}`;
-      return { json, blobs: blobs.list };
+      if (blobs.list.length > 0) return { json, blobs: blobs.list };
+      // Finished here, on the builder's thread: the writer only appends.
+      const bytes = Buffer.from(`${json}\n`);
+      return { bytes, digest: createHash('sha256').update(bytes.subarray(0, bytes.length - 1)).digest() };
     } finally {
       for (const k of prepKeys.values()) wipe(k.value);
     }

@@ -5,16 +5,17 @@
 // written with back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this
 // module only sealed under the batch transport key, bound to the record id.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, realpathSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { wipe, xor } from '../../bytes/index.js';
+import { clip, wipe, xor } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
 import type { KeyRef, KeyStore } from '../../keys/types.js';
 import type { Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import { csvCell } from '../batch/csv.js';
+import { realInside } from '../batch/fields.js';
 import type { Reject } from '../batch/errors.js';
 import { FONTS_DIR, MANIFEST_FORMAT, type BatchManifest, type SealedKey } from '../script.js';
 import type { SerialRegistry } from '../serials/registry.js';
@@ -234,6 +235,22 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const maxInFlight = Math.max(2, 2 * builders.threads);
   let chunk: CardJob[] = [];
   let accepted = 0;
+  // The files a record names (its photo) go into the pack here, in record order, before its card
+  // is built: a builder then names them by offset and hands back a finished line.
+  const fileFields = profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name);
+  let inputReal: string | undefined;
+  const placeFiles = (record: Record<string, string>, line: number): CardJob['files'] => {
+    let files: CardJob['files'];
+    for (const field of fileFields) {
+      const path = record[field];
+      if (!path || files?.[path]) continue;
+      const real = realInside(plan.inputDir, path, (inputReal ??= realpathSync.native(plan.inputDir)));
+      if (real === undefined) throw new PrepError(`line ${line}: file ${clip(path)} is no longer inside the batch input folder`);
+      const bytes = new Uint8Array(readFileSync(real));
+      (files ??= {})[path] = { bytes, ref: writer.place(bytes) };
+    }
+    return files;
+  };
   const writeOldest = async (): Promise<void> => {
     for (const line of await inFlight.shift()!) {
       writer.write(line);
@@ -270,7 +287,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
           continue;
         }
         if (!writing) continue;
-        chunk.push({ line: item.line, index: accepted++, record: item.record, issuance });
+        chunk.push({ line: item.line, index: accepted++, record: item.record, issuance, files: placeFiles(item.record, item.line) });
         if (chunk.length >= CHUNK) await send();
       }
       if (writing) {

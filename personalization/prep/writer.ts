@@ -1,20 +1,22 @@
-// Where prep's card lines go, in batch order: each line's blobs placed in the pack (their offsets
-// put into the line), its SHA-256 appended to cards.sha256, the line to cards.jsonl. The text files
+// Where prep's card lines go, in batch order: the files records name placed in the pack before
+// their cards are built; a line that names other big data gets it placed (the offsets put into
+// the line) and is hashed here, a finished one comes with its SHA-256; the digest goes to
+// cards.sha256, the line to cards.jsonl. The text files
 // are written synchronously in pieces of about a megabyte: one system call for dozens of cards,
 // and prep cannot run ahead of the disk. Nothing per card stays in memory.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlobPackWriter, BLOBS_FILE } from '../blobs.js';
+import { BlobPackWriter, BLOBS_FILE, type BlobRef } from '../blobs.js';
 import type { BatchManifest } from '../script.js';
 import { CARD_DIGESTS_FILE, CardDigests } from '../sealed.js';
 import { UNPLACED, type CardLine } from './card.js';
 import { writeError } from './errors.js';
 
-/** Text written to a new file in pieces of at least `FLUSH_CHARS`; a write error names the file. */
+/** Bytes written to a new file in pieces of at least `FLUSH_BYTES`; a write error names the file. */
 class TextFile {
   readonly #fd: number;
-  #pending: string[] = [];
-  #chars = 0;
+  #pending: Uint8Array[] = [];
+  #bytes = 0;
 
   constructor(
     path: string,
@@ -27,17 +29,18 @@ class TextFile {
     }
   }
 
-  append(text: string): void {
-    this.#pending.push(text);
-    this.#chars += text.length;
-    if (this.#chars >= FLUSH_CHARS) this.flush();
+  append(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    this.#pending.push(bytes);
+    this.#bytes += bytes.length;
+    if (this.#bytes >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
     if (this.#pending.length === 0) return;
-    const bytes = Buffer.from(this.#pending.join(''));
+    const bytes = Buffer.concat(this.#pending);
     this.#pending = [];
-    this.#chars = 0;
+    this.#bytes = 0;
     try {
       // A full disk first shortens a write, then fails the next one: write until all is out.
       for (let done = 0; done < bytes.length; ) done += writeSync(this.#fd, bytes, done);
@@ -56,7 +59,7 @@ class TextFile {
   }
 }
 
-const FLUSH_CHARS = 1 << 20;
+const FLUSH_BYTES = 1 << 20;
 
 export class CardsWriter {
   readonly digests = new CardDigests();
@@ -72,15 +75,24 @@ export class CardsWriter {
     this.#packPath = join(dir, BLOBS_FILE);
   }
 
+  /** Puts bytes (a file a record names) into the pack now: builders then name them by this ref. */
+  place(bytes: Uint8Array): BlobRef {
+    try {
+      return (this.#pack ??= BlobPackWriter.create(this.#packPath)).add(bytes);
+    } catch (e) {
+      throw writeError(e, this.#packPath);
+    }
+  }
+
   write(card: CardLine): void {
+    if ('bytes' in card) {
+      this.#digestsFile.append(`${this.digests.addDigest(card.digest)}\n`);
+      this.#cards.append(card.bytes);
+      return;
+    }
     let json = card.json;
     for (const b of card.blobs) {
-      let ref;
-      try {
-        ref = (this.#pack ??= BlobPackWriter.create(this.#packPath)).add(b.bytes, b.sha256);
-      } catch (e) {
-        throw writeError(e, this.#packPath);
-      }
+      const ref = this.place(b.bytes);
       // A blob's JSON opens with its hash, which no string in the line can hold unescaped.
       json = json.replaceAll(`{"blob":"${b.sha256}","at":${UNPLACED},`, `{"blob":"${b.sha256}","at":${ref.at},`);
     }
