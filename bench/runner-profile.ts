@@ -22,6 +22,7 @@
 // (its face, its script) stays what it is, so a bigger factor would ask 16 stations for more CPU
 // than a real printer's pace does, and measure this machine's cores instead of the runner.
 import { closeSync, cpSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -100,11 +101,15 @@ export async function prepProfileBatch(root: string, copies: number): Promise<Pr
   return { store, dir, cards: prep.manifest.cards };
 }
 
-/** JavaScript-level fsyncs (fs.fsyncSync / fdatasyncSync) counted while `fn` runs. */
+/** fsyncs made from JavaScript (fs.fsyncSync / fdatasyncSync, FileHandle sync / datasync) counted while `fn` runs. */
 async function countingFsyncs<T>(fn: () => Promise<T>): Promise<{ value: T; fsyncs: number }> {
   // The CommonJS object: its methods are what the ES named exports are synced from.
   const f = createRequire(import.meta.url)('node:fs') as Record<'fsyncSync' | 'fdatasyncSync', (fd: number) => void>;
+  const probe = await open(fileURLToPath(import.meta.url), 'r');
+  const handle = Object.getPrototypeOf(probe) as Record<'sync' | 'datasync', () => Promise<void>>;
+  await probe.close();
   const saved = { fsyncSync: f.fsyncSync, fdatasyncSync: f.fdatasyncSync };
+  const savedHandle = { sync: handle.sync, datasync: handle.datasync };
   let n = 0;
   for (const k of ['fsyncSync', 'fdatasyncSync'] as const) {
     f[k] = (fd: number) => {
@@ -112,11 +117,18 @@ async function countingFsyncs<T>(fn: () => Promise<T>): Promise<{ value: T; fsyn
       saved[k](fd);
     };
   }
+  for (const k of ['sync', 'datasync'] as const) {
+    handle[k] = function (this: unknown) {
+      n++;
+      return savedHandle[k].call(this);
+    };
+  }
   syncBuiltinESMExports();
   try {
     return { value: await fn(), fsyncs: n };
   } finally {
     Object.assign(f, saved);
+    Object.assign(handle, savedHandle);
     syncBuiltinESMExports();
   }
 }
