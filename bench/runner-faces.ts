@@ -84,6 +84,11 @@ export async function benchFaces(store: FileKeyStore, root: string, o: { cards?:
         `; the runner's thread busy ${median(busyPerCard[s]).toFixed(1)} ms/card`,
     );
   }
+  // The goal: faces drawn off the stations' thread. What is left on it per face (handing the face
+  // over, taking the PNG back, writing the kept copy) as a share of drawing it there.
+  const busy = (s: Side) => median(busyPerCard[s]);
+  const left = (busy('2 workers') - busy('no faces')) / (busy('inline') - busy('no faces'));
+  console.log(`  faces off the stations' thread: with 2 workers ${(left * 100).toFixed(0)}% of the inline face work is left on it; goal ≤ 20%: ${left <= 0.2 ? 'PASS' : 'FAIL'}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

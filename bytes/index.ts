@@ -22,20 +22,39 @@ const HEX_DIGITS = '0123456789ABCDEF';
  */
 export function fromHex(text: string, what = 'hex'): Uint8Array {
   if (typeof text !== 'string') throw new TypeError(`${what}: expected a hex string`);
-  const s = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
-  const skip = text.length - s.length;
-  const digits: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x20 || c === 0x09 || c === 0x3a || c === 0x0a || c === 0x0d) continue;
-    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
-    if (v < 0) throw new HexError(`${what}: '${s[i]}' at offset ${i + skip} is not a hex digit`, i + skip);
-    digits.push(v);
+  const skip = text.startsWith('0x') || text.startsWith('0X') ? 2 : 0;
+  // Two passes over the text (count the digits, then fill): no array of digits per call.
+  let n = 0;
+  for (let i = skip; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isHexSeparator(c)) continue;
+    if (hexValue(c) < 0) throw new HexError(`${what}: '${text[i]}' at offset ${i} is not a hex digit`, i);
+    n++;
   }
-  if (digits.length % 2 !== 0) throw new HexError(`${what}: odd number of hex digits (${digits.length})`, text.length);
-  const out = new Uint8Array(digits.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = (digits[2 * i]! << 4) | digits[2 * i + 1]!;
+  if (n % 2 !== 0) throw new HexError(`${what}: odd number of hex digits (${n})`, text.length);
+  const out = new Uint8Array(n / 2);
+  let high = -1;
+  let k = 0;
+  for (let i = skip; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isHexSeparator(c)) continue;
+    const v = hexValue(c);
+    if (high < 0) high = v;
+    else {
+      out[k++] = (high << 4) | v;
+      high = -1;
+    }
+  }
   return out;
+}
+
+/** Space, tab, colon, LF, CR: allowed between hex digits. */
+function isHexSeparator(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x3a || c === 0x0a || c === 0x0d;
+}
+
+function hexValue(c: number): number {
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
 }
 
 /** Upper-case hex, the way card engineers write it; `sep` goes between bytes. */

@@ -4,6 +4,7 @@
 // Imports nothing of the project, so every layer can use it.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 export const PRIVATE_FILE_MODE = 0o600;
@@ -42,7 +43,7 @@ export function writePrivateFileSync(path: string, data: string | Uint8Array, fl
  * survives a crash too. A reader sees the old file or the whole new one.
  */
 export function writePrivateFileAtomicSync(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = atomicTempPath(path);
   try {
     const fd = openSync(tmp, 'wx', PRIVATE_FILE_MODE);
     try {
@@ -63,6 +64,38 @@ export function writePrivateFileAtomicSync(path: string, data: string | Uint8Arr
   } finally {
     closeSync(dir);
   }
+}
+
+/**
+ * writePrivateFileAtomicSync with the writes and fsyncs in libuv's thread pool: the calling thread
+ * goes on with other work (other stations) while the disk catches up. Same order, same result.
+ */
+export async function writePrivateFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = atomicTempPath(path);
+  try {
+    const fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** A new temporary 0600 file's name beside `path`, for an atomic write. */
+function atomicTempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /**

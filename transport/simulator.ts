@@ -22,7 +22,9 @@ export class SimulatorTransport implements Transport {
   #card: SimulatedCard;
   #atr: Uint8Array;
   #closed = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** A command (or reset, close) is under way; the next callers wait in #waiting, in call order. */
+  #busy = false;
+  #waiting: (() => void)[] = [];
   #options: SimulatorTransportOptions;
   #apdus = 0;
 
@@ -49,13 +51,18 @@ export class SimulatorTransport implements Transport {
     return copy(this.#atr);
   }
 
-  transmit(command: Uint8Array): Promise<Uint8Array> {
-    return this.#serial(async () => {
+  async transmit(command: Uint8Array): Promise<Uint8Array> {
+    // Written out rather than through #serial: no closure and no promise chain per APDU.
+    if (this.#busy) await this.#turn();
+    else this.#busy = true;
+    try {
       this.#check();
       // The check's message is built only when it fails: this runs for every APDU.
       if (!(command instanceof Uint8Array)) abytes(command, `${this.name}: transmit: command`);
-      return transmitResolvingT0(this.#raw, copy(command), this.#options);
-    });
+      return await transmitResolvingT0(this.#raw, copy(command), this.#options);
+    } finally {
+      this.#done();
+    }
   }
 
   /** One APDU to the card, as it answers it; made once, not per command. */
@@ -92,10 +99,25 @@ export class SimulatorTransport implements Transport {
   }
 
   /** One command (with its GET RESPONSEs) at a time, in call order. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(fn, fn);
-    this.#queue = next.catch(() => undefined);
-    return next;
+  async #serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#busy) await this.#turn();
+    else this.#busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.#done();
+    }
+  }
+
+  /** Waits until the call before has finished (#done hands the turn over; #busy stays set). */
+  #turn(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #done(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#busy = false;
   }
 }
 

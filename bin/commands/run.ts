@@ -1,4 +1,4 @@
-// cardsmith run DIR (--stations FILE | --sim N | --reader NAME) [--resume] [--json]: personalizes
+// cardsmith run DIR (--stations FILE | --sim N | --reader NAME) [--resume] [--face-workers N] [--json]: personalizes
 // a prepared batch folder on N stations, with the journal in DIR (docs/runner.md).
 // Exit 0 when every record is issued, 1 when any is rejected, in review or left undone (a key
 // fault, a stop by SIGINT/SIGTERM) or another run holds DIR, 2 on bad input (no batch folder, a bad
@@ -15,6 +15,7 @@ import { BatchInputError, ResumeNeededError, runBatch, type RunResult } from '..
 import { loadStationsFile, openStations, simulatedStations, type StationConfig } from '../../stations/index.js';
 import type { KeyProvider } from '../../keys/types.js';
 import { simCards, ssCardStock } from '../../simulator/index.js';
+import { checkFaceWorkers } from '../../faces/index.js';
 import { checkedBatch } from '../batch.js';
 import type { Ctx } from '../context.js';
 import { EXIT_FAILED, prefixed, UsageError } from '../errors.js';
@@ -29,6 +30,7 @@ export interface RunArgs extends StoreArgs {
   reader?: string;
   resume: boolean;
   registry?: string;
+  faceWorkers?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function stationConfigs(a: { stations?: string; sim?: number; reade
 }
 
 /** Runs a batch with an open key provider; shared by run and demo. */
-export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean }, provider: KeyProvider, configs: StationConfig[], registry: IssuanceRegistry): Promise<RunResult> {
+export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolean; json: boolean; faceWorkers?: number }, provider: KeyProvider, configs: StationConfig[], registry: IssuanceRegistry): Promise<RunResult> {
   // The MAC too (runBatch checks it again), before any station is opened.
   const batch = await checkedBatch(ctx, 'run', a.dir, provider);
   // Before the stations are opened: a refused run does not touch the printers of the live one.
@@ -94,7 +96,7 @@ export async function runWithProvider(ctx: Ctx, a: { dir: string; resume: boolea
   };
   for (const sig of STOP_SIGNALS) process.on(sig, onSig);
   try {
-    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
+    return await runBatch(batch, { provider, stations: opened.stations, resume: a.resume, registry, ...(a.faceWorkers !== undefined ? { faceWorkers: a.faceWorkers } : {}), onEvent: (e) => progress.event(e), signal: ctx.signal ?? abort.signal, lock });
   } catch (e) {
     if (e instanceof ResumeNeededError || e instanceof JournalError || e instanceof BatchInputError) throw prefixed(e, 'run');
     throw e;
@@ -127,15 +129,24 @@ export function runCommand(ctx: Ctx): CommandModule {
           sim: { type: 'number', requiresArg: true, describe: 'N simulated printer stations' },
           reader: { type: 'string', requiresArg: true, describe: 'one desk reader (PC/SC name or sim spec); the operator inserts cards' },
           resume: { type: 'boolean', default: false, describe: 'after a crash: inspect the cards left in the encoders, then go on' },
+          'face-workers': { type: 'number', requiresArg: true, describe: 'worker threads drawing the card faces ahead of the cards (default one per core, at most 4; 0: each face drawn when its card is ejected, on the stations\' thread)' },
           json: { type: 'boolean', default: false, describe: 'JSON lines progress and a JSON summary' },
         })
         .example('$0 run batches/b1 --sim 4 --keystore keys.cks', 'four simulated printers')
         .example('$0 run batches/b1 --stations bureau.yaml --keystore keys.cks --resume', 'go on after a crash')
+        .example('$0 run batches/b1 --sim 4 --keystore keys.cks --face-workers 1', 'one thread for the card faces (the other cores for other work)')
         .epilogue(
           'Exit 0 all issued, 1 any rejected/left undone (a key fault, a stop, another run live on DIR), 2 bad input. Ctrl-C (SIGINT) or SIGTERM: the cards in the encoders are finished, then the run stops. Passphrase: CARDSMITH_KEYSTORE_PASS or --pass-file.',
         ),
     handler: async (argv) => {
       const a = argv as unknown as RunArgs;
+      if (a.faceWorkers !== undefined) {
+        try {
+          checkFaceWorkers(a.faceWorkers);
+        } catch {
+          throw new UsageError(`run: --face-workers takes a whole number ≥ 0, got ${String(a.faceWorkers)}`);
+        }
+      }
       const configs = await stationConfigs(a);
       const provider = await openStore(ctx.io, a, false);
       try {

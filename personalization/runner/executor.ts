@@ -51,8 +51,10 @@ export async function executeScript(transport: Transport, script: CardScript, op
   const base = countingTransport(transport, result);
   for (const list of lists) {
     const ctx: Ctx = { script, opts, base, link: base, gp: new GpSession(base), result, list, index: 0, step: { op: 'close' }, facts };
+    const steps = script[list];
     try {
-      for (const [index, step] of script[list].entries()) {
+      for (let index = 0; index < steps.length; index++) {
+        const step = steps[index]!;
         ctx.index = index;
         ctx.step = step;
         try {

@@ -111,8 +111,26 @@ const enc = new TextEncoder();
 
 /** Does `sw` (4 hex digits) match one of the expected patterns (X = any hex digit)? */
 export function swMatches(sw: string, expected: ExpectedSw | undefined): boolean {
-  const list = expected && expected.length ? expected : ['9000'];
-  return list.some((p) => p.length === 4 && [...p.toUpperCase()].every((c, i) => c === 'X' || c === sw[i]));
+  return /^[0-9A-F]{4}$/.test(sw) && swWordMatches(Number.parseInt(sw, 16), expected);
+}
+
+/** swMatches for the status word as a number: no strings or arrays made (it runs for every APDU). */
+function swWordMatches(sw: number, expected: ExpectedSw | undefined): boolean {
+  if (!expected || expected.length === 0) return sw === 0x9000;
+  for (let i = 0; i < expected.length; i++) if (patternMatches(expected[i]!, sw)) return true;
+  return false;
+}
+
+/** One pattern of 4 hex digits or X (either case) against the status word. */
+function patternMatches(p: string, sw: number): boolean {
+  if (p.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const c = p.charCodeAt(i) | 0x20; // lower case
+    if (c === 0x78) continue; // x: any digit
+    const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (v !== ((sw >> (12 - 4 * i)) & 0xf)) return false;
+  }
+  return true;
 }
 
 function swHex(sw: number): string {
@@ -170,7 +188,8 @@ function linkFault(ctx: Ctx, e: unknown): StepError {
   return fail(ctx, `${kind}: ${(e as Error).message}`, { cause: e, cardFault: faultOf(e) !== 'pause' });
 }
 
-async function exchange(ctx: Ctx, command: Uint8Array): Promise<{ data: Uint8Array; sw: number }> {
+/** Sends `command` on ctx.link and checks the status word; returns the response data. One async frame per APDU. */
+export async function expectSw(ctx: Ctx, command: Uint8Array, expected: ExpectedSw | undefined, what = 'unexpected status word'): Promise<Uint8Array> {
   ctx.opts.signal?.throwIfAborted();
   let r: Uint8Array;
   try {
@@ -178,14 +197,11 @@ async function exchange(ctx: Ctx, command: Uint8Array): Promise<{ data: Uint8Arr
   } catch (e) {
     throw linkFault(ctx, e);
   }
-  if (r.length < 2) throw fail(ctx, `malformed response (${r.length} byte(s), no status word)`);
-  return { data: r.subarray(0, r.length - 2), sw: (r[r.length - 2]! << 8) | r[r.length - 1]! };
-}
-
-export async function expectSw(ctx: Ctx, command: Uint8Array, expected: ExpectedSw | undefined, what = 'unexpected status word'): Promise<Uint8Array> {
-  const { data, sw } = await exchange(ctx, command);
-  if (!swMatches(swHex(sw), expected)) throw fail(ctx, `${what}; expected ${(expected && expected.length ? expected : ['9000']).join(' or ')}`, { sw });
-  return data;
+  const n = r.length;
+  if (n < 2) throw fail(ctx, `malformed response (${n} byte(s), no status word)`);
+  const sw = (r[n - 2]! << 8) | r[n - 1]!;
+  if (!swWordMatches(sw, expected)) throw fail(ctx, `${what}; expected ${(expected && expected.length ? expected : ['9000']).join(' or ')}`, { sw });
+  return r.subarray(0, n - 2);
 }
 
 export function hex(ctx: Ctx, text: string, what: string): Uint8Array {

@@ -31,7 +31,7 @@ import {
 } from './step-context.js';
 
 type StepOf<K extends Step['op']> = Extract<Step, { op: K }>;
-type Handler<K extends Step['op']> = (ctx: Ctx, step: StepOf<K>) => Promise<void>;
+type Handler<K extends Step['op']> = (ctx: Ctx, step: StepOf<K>) => Promise<unknown>;
 type KeySet = { enc: Uint8Array; mac: Uint8Array; dek: Uint8Array };
 
 const KEY_NAMES = ['enc', 'mac', 'dek'] as const;
@@ -46,8 +46,9 @@ async function sendWiped(ctx: Ctx, cmd: Uint8Array, sw: string[] | undefined): P
   }
 }
 
-async function apduStep(ctx: Ctx, s: StepOf<'apdu'>): Promise<void> {
-  await expectSw(ctx, hex(ctx, s.apdu, 'apdu'), s.sw);
+/** The most common step: its promise is expectSw's (no async frame of its own). */
+function apduStep(ctx: Ctx, s: StepOf<'apdu'>): Promise<unknown> {
+  return expectSw(ctx, hex(ctx, s.apdu, 'apdu'), s.sw);
 }
 
 async function checkStep(ctx: Ctx, s: StepOf<'check'>): Promise<void> {
@@ -316,7 +317,7 @@ export const STEP_HANDLERS: { readonly [K in Step['op']]: Handler<K> } = {
 };
 
 /** Runs ctx.step with its kind's handler. */
-export function runStep(ctx: Ctx): Promise<void> {
-  const handler = STEP_HANDLERS[ctx.step.op] as (ctx: Ctx, step: Step) => Promise<void>;
+export function runStep(ctx: Ctx): Promise<unknown> {
+  const handler = STEP_HANDLERS[ctx.step.op] as (ctx: Ctx, step: Step) => Promise<unknown>;
   return handler(ctx, ctx.step);
 }

@@ -296,7 +296,7 @@ export class SimulatedPrinter {
       this.faces.push({ card: card.index, chipSerial: card.chipSerial, png, from: this.#png ? 'png' : 'k-panel' });
     }
     await sleep(this.#latency.ejectMs);
-    this.#keep(HOPPER_DIR, card, png);
+    await this.#files?.keepAsync(HOPPER_DIR, card, png);
     this.output.push(card);
     this.#clear();
     this.#persist();
@@ -308,7 +308,7 @@ export class SimulatedPrinter {
     const card = this.#current;
     if (card) {
       await sleep(this.#latency.ejectMs);
-      this.#keep(REJECT_BIN_DIR, card);
+      await this.#files?.keepAsync(REJECT_BIN_DIR, card);
       this.rejectBox.push(card);
     }
     this.#clear();

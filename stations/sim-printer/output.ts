@@ -18,10 +18,10 @@
 // which is what the simulation stands for; after a power cut of the host they may be behind the
 // tray files. Card images hold keys and PINs in clear (as the chip's memory does): the files are
 // mode 0600; treat DIR as secret.
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fromHex, toHex } from '../../bytes/index.js';
-import { privateDirSync, writePrivateFileAtomicSync, writePrivateFileSync } from '../../files/private.js';
+import { privateDirSync, writePrivateFileAtomic, writePrivateFileAtomicSync, writePrivateFileSync } from '../../files/private.js';
 import type { SimulatedCard } from '../../transport/simulated-card.js';
 import { chipSerialFromAtr } from '../mover.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
@@ -198,6 +198,8 @@ export class PrinterFiles {
   #image: unknown;
   /** The card whose log is open: the one in the encoder. */
   #logging: FedCard | undefined;
+  /** The log, open for appending while its card is in the encoder (a card's ~100 commands: no open and close each). */
+  #logFd: number | undefined;
 
   constructor(
     dir: string,
@@ -243,6 +245,7 @@ export class PrinterFiles {
     } catch (x) {
       throw bad(`the card in the encoder: ${messageOf(x)}`);
     }
+    this.#closeLog();
     const replay = replayLog(this.#logPath, e.index, card);
     // Appends go on after the last whole line (a line cut off by the kill is dropped).
     if (!replay.valid) writePrivateFileSync(this.#logPath, `card ${e.index}\n`);
@@ -273,27 +276,50 @@ export class PrinterFiles {
     writeTextRenameSync(this.#statePath, `${JSON.stringify(state, null, 1)}\n`);
     if (state.encoder) return;
     // The log of a card that left the encoder is not needed any more (it holds what the card got: secrets).
+    this.#closeLog();
     rmSync(this.#logPath, { force: true });
     this.#logging = undefined;
+  }
+
+  #closeLog(): void {
+    if (this.#logFd === undefined) return;
+    closeSync(this.#logFd);
+    this.#logFd = undefined;
   }
 
   /** A card was fed: its image as fed, and a new log for it (before the printer file names it). */
   fedCard(fed: FedCard): void {
     this.#image = this.stock.save(fed.card);
     this.#logging = fed;
+    this.#closeLog();
     writePrivateFileSync(this.#logPath, `card ${fed.index}\n`);
   }
 
   /** Appends to the log of the card in the encoder (synchronously: before the host sees the answer). */
   log(fed: FedCard, line: string): void {
-    if (this.#logging === fed) appendFileSync(this.#logPath, `${line}\n`);
+    if (this.#logging !== fed) return;
+    // Mode 0600 if it has to be made (it holds what the card got: secrets).
+    this.#logFd ??= openSync(this.#logPath, 'a', 0o600);
+    writeSync(this.#logFd, `${line}\n`);
   }
 
-  /** Puts an ejected card into the hopper or the reject bin: face, eject mark, image. */
+  /** Puts an ejected card into the hopper or the reject bin: face, eject mark, image (a takeover finishing an eject). */
   keep(bin: Bin, fed: FedCard, png?: Uint8Array): void {
     if (!fed.chipSerial) return;
     if (png) writePrivateFileAtomicSync(join(this.dir, bin, `${fed.chipSerial}.png`), png);
     this.log(fed, `eject ${bin}`);
-    writePrivateFileAtomicSync(join(this.dir, bin, `${fed.chipSerial}.json`), `${JSON.stringify(this.stock.save(fed.card), null, 2)}\n`);
+    writePrivateFileAtomicSync(join(this.dir, bin, `${fed.chipSerial}.json`), this.#imageText(fed));
+  }
+
+  /** keep, with the writes and fsyncs off the calling thread (an eject: the other printers go on meanwhile). */
+  async keepAsync(bin: Bin, fed: FedCard, png?: Uint8Array): Promise<void> {
+    if (!fed.chipSerial) return;
+    if (png) await writePrivateFileAtomic(join(this.dir, bin, `${fed.chipSerial}.png`), png);
+    this.log(fed, `eject ${bin}`);
+    await writePrivateFileAtomic(join(this.dir, bin, `${fed.chipSerial}.json`), this.#imageText(fed));
+  }
+
+  #imageText(fed: FedCard): string {
+    return `${JSON.stringify(this.stock.save(fed.card), null, 2)}\n`;
   }
 }
