@@ -8,8 +8,8 @@
 // Then the runner on a batch of builtin:sscard-gen3 with faces and sim-output on (runner-profile.ts):
 // one zero-delay station per card against the same APDUs sent to the card directly (goal ≤ 1.5×
 // plus the fsyncs), and 1, 2, 4, 8, 16 stations at zero delay (goal ≥ 0.9·N up to the cores) and at
-// an Evolis Primacy 2's timing (225 cards/h YMCKO single-sided, per its datasheet; goal ≥ 0.9·N up
-// to 16). Last, what card faces cost one zero-delay station, drawn inline or by worker threads
+// the pace of a desktop colour card printer of the Evolis Primacy 2 class (assumed: 225 cards/h
+// single-sided, 16 s a card; goal ≥ 0.9·N up to 16). Last, what card faces cost one zero-delay station, drawn inline or by worker threads
 // (runner-faces.ts). Every measure prints its ratio and PASS/FAIL against its goal.
 // Run: npm run bench:runner   (node dist/bench/runner.js; scripts/pcsc-stack.sh start for the PC/SC part)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -119,7 +119,7 @@ try {
     await benchPerCard(batch, root);
     await benchScaling(batch, root, { what: `zero delay, ${batch.cards} cards a run`, cardsFor: () => batch.cards, goalUpTo: availableParallelism() });
     await benchScaling(batch, root, {
-      what: `an Evolis Primacy 2's timing scaled down ${PRINTER_SCALE}× (feed ${PRINTER.feedMs} ms, to the encoder ${PRINTER.moveMs} ms, ${PRINTER.apduMs} ms a command APDU, print ${PRINTER.printMs} ms, eject ${PRINTER.ejectMs} ms), 2 cards a station`,
+      what: `a Primacy 2-class printer's assumed timing scaled down ${PRINTER_SCALE}× (feed ${PRINTER.feedMs} ms, to the encoder ${PRINTER.moveMs} ms, ${PRINTER.apduMs} ms a command APDU, print ${PRINTER.printMs} ms, eject ${PRINTER.ejectMs} ms), 2 cards a station`,
       latency: PRINTER,
       cardsFor: (n) => 2 * n,
       goalUpTo: 16,
