@@ -4,8 +4,12 @@
 // short defaults (255 / 256): the scripts' UPDATE BINARY and READ BINARY counts, their exact
 // encoding (the short one byte for byte as prep wrote it before the limits existed), then every
 // script run on a blank simulated card by the runner's executor, counting what reached the card,
-// and the photo and certificate read back from the card with plain APDUs. The card's own limits
+// and the photo and certificate read back from the card with plain APDUs. The photo is not in the
+// scripts: each write is a run-apdu naming a slice of the batch's blobs.pack, so its APDU is the
+// step's header and that slice put together by the encoder the runner uses (commandApdu is
+// iso7816's encodeCommand), and the same bytes are checked on what the runner sent. The card's own limits
 // are checked too: one byte more than its I/O buffer, or a T=0 card, and it refuses with 6700.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -15,8 +19,10 @@ import { parseCertificate, verifyCertificate } from '../../keys/ca.js';
 import type { FileKeyStore } from '../../keys/file-store.js';
 import { loadBlockSize } from '../../personalization/prep/gp.js';
 import { prepBatch } from '../../personalization/prep/index.js';
+import type { BlobPack, BlobSlice } from '../../personalization/blobs.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';
-import { parseCardScript, type ApduStep, type CardScript, type CheckStep, type KeygenCertStep, type SealedApduStep, type Step } from '../../personalization/script.js';
+import { loadBatch } from '../../personalization/runner/run.js';
+import { parseCardScript, type CardScript, type CheckStep, type KeygenCertStep, type RunApduStep, type SealedApduStep, type Step } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
 import { SimulatorTransport } from '../../transport/simulator.js';
 import { createSsCard, MAX_COMMAND_DATA } from '../../simulator/index.js';
@@ -40,13 +46,34 @@ function variant(dir: string, name: string, card: Record<string, unknown>): stri
   return path;
 }
 
-async function prep(store: FileKeyStore, profileFile: string, input: string, out: string): Promise<CardScript[]> {
+const packs: BlobPack[] = [];
+t.teardown(() => packs.forEach((p) => p.close()));
+
+/** The batch's scripts in cards.jsonl order, and its blobs.pack (as the runner loads it: loadBatch, with the folder's checks). */
+async function prep(store: FileKeyStore, profileFile: string, input: string, out: string): Promise<CardScript[] & { pack: BlobPack }> {
   const res = await prepBatch({ profile: loadProfile(profileFile), profileFile, input, store, out, seed: 3, createdAt: CREATED, today: TODAY });
   if (!res.ok) throw new Error(`prep ${profileFile} failed: ${res.rejects.map((r) => `${r.line}:${r.column} ${r.field} ${r.code} ${r.problem}`).join("; ")}`);
-  return readFileSync(join(out, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l, i) => parseCardScript(l, `cards.jsonl:${i + 1}`));
+  const pack = loadBatch(out).blobs;
+  if (!pack) throw new Error(`prep ${profileFile}: no blobs.pack in ${out}`);
+  packs.push(pack);
+  const scripts = readFileSync(join(out, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l, i) => parseCardScript(l, `cards.jsonl:${i + 1}`));
+  return Object.assign(scripts, { pack });
 }
 
-const isPhotoWrite = (x: Step): x is ApduStep => x.op === 'apdu' && (x.note ?? '').startsWith('SSSE/EF08/photo');
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** The one blobs.pack slice a photo write's data is (anything else in it fails the test). */
+const slice = (s: RunApduStep): BlobSlice => {
+  if (s.data.length !== 1 || !('blob' in s.data[0]!)) throw new Error(`${s.note}: data is not one blob slice: ${JSON.stringify(s.data)}`);
+  return s.data[0];
+};
+/** The APDU of a photo write: its header and its slice of the pack, by the runner's encoder. */
+const writeApdu = (pack: BlobPack, s: RunApduStep): string => {
+  const h = fromHex(s.header);
+  return toHex(encodeCommand({ cla: h[0]!, ins: h[1]!, p1: h[2]!, p2: h[3]!, data: pack.read(slice(s)), le: s.le }));
+};
+
+const isPhotoStep = (x: Step): boolean => (x.op === 'check' ? x.what : 'note' in x ? (x.note ?? '') : '').startsWith('SSSE/EF08/photo');
+const isPhotoWrite = (x: Step): x is RunApduStep => x.op === 'run-apdu' && isPhotoStep(x);
 const isPhotoRead = (x: Step): x is CheckStep => x.op === 'check' && x.what.startsWith('SSSE/EF08/photo');
 const photoWrites = (s: CardScript) => s.steps.filter(isPhotoWrite);
 const photoReads = (s: CardScript) => s.verify.filter(isPhotoRead);
@@ -88,6 +115,13 @@ t.test('prep: ceil(size/maxCommandData) writes and ceil(size/maxResponseLength) 
   const short = await prep(store, variant(dir, 'short', { maxCommandData: 255, maxResponseLength: 256 }), input, join(dir, 'out-short'));
   const mid = await prep(store, variant(dir, 'mid', { maxCommandData: 600, maxResponseLength: 700 }), input, join(dir, 'out-mid'));
   const counts: Record<string, number[]> = {};
+  for (const [set, scripts] of Object.entries({ ext, short, mid })) {
+    t.equal(scripts.pack.size, SIZES[0]! + SIZES[1]!, `${set}: blobs.pack holds each photo once`);
+    for (const [i, s] of scripts.entries()) {
+      t.ok([...s.steps, ...s.verify].filter(isPhotoStep).every((x) => x.op === 'run-apdu' || (x.op === 'check' && x.expect === undefined)), `${set} card ${i + 1}: no photo step carries bytes in hex`);
+      t.notOk(JSON.stringify(s).includes(toHex(PHOTOS[i]!).slice(0, 512)), `${set} card ${i + 1}: the photo is not in the script`);
+    }
+  }
   for (const [i, photo] of PHOTOS.entries()) {
     const n = photo.length;
     // Extended: 1024-byte writes, one read of the whole photo.
@@ -95,17 +129,21 @@ t.test('prep: ceil(size/maxCommandData) writes and ceil(size/maxResponseLength) 
     const r = photoReads(ext[i]!);
     t.equal(w.length, Math.ceil(n / 1024), `${n} bytes, extended: ${Math.ceil(n / 1024)} UPDATE BINARY`);
     t.equal(r.length, Math.ceil(n / 65536), `${n} bytes, extended: ${Math.ceil(n / 65536)} READ BINARY`);
-    const parsed = w.map((s) => parseCommand(fromHex(s.apdu)));
+    t.same([...new Set(w.map((s) => slice(s).blob))], [sha256(photo)], 'every write names the one blob of this photo');
+    t.same(w.map((s) => [slice(s).from, slice(s).length]), w.map((_, k) => [k * 1024, Math.min(1024, n - k * 1024)]), 'in 1024-byte slices, in order');
+    const built = w.map((s) => writeApdu(ext.pack, s));
+    const parsed = built.map((a) => parseCommand(fromHex(a)));
     parsed.forEach((p, k) => {
       t.equal((p.p1 << 8) | p.p2, k * 1024, `write ${k}: offset ${k * 1024} in P1-P2 (15 bits)`);
       t.equal(p.data.length, Math.min(1024, n - k * 1024));
       t.equal(p.extended, true, `write ${k}: extended (Lc 00 hh ll)`);
-      t.equal(w[k]!.apdu.slice(8, 14), toHex(Uint8Array.of(0, p.data.length >> 8, p.data.length & 0xff)), 'Lc field as ISO 7816-4 says');
+      t.equal(built[k]!.slice(8, 14), toHex(Uint8Array.of(0, p.data.length >> 8, p.data.length & 0xff)), 'Lc field as ISO 7816-4 says');
     });
-    t.ok(equal(concat(...parsed.map((p) => p.data)), photo), 'the writes carry the photo, in order');
+    t.ok(equal(concat(...parsed.map((p) => p.data)), photo), 'the writes carry the photo, in order (their slices of blobs.pack)');
     const read = parseCommand(fromHex(r[0]!.apdu));
     t.same([read.le, read.extended, read.data.length], [n, true, 0], 'the read asks for Ne = the photo size in an extended Le (00 hh ll)');
-    t.equal(r[0]!.expect, toHex(photo), 'and expects the photo');
+    t.equal(r[0]!.expect, undefined);
+    t.ok(equal(ext.pack.read(r[0]!.expectBlob!), photo), 'and expects the photo (expectBlob, read from blobs.pack)');
 
     // Short (the defaults): 255-byte writes and 256-byte reads, byte for byte what prep wrote
     // before card.maxCommandData existed (header ‖ one Lc byte ‖ data; header ‖ one Le byte).
@@ -118,9 +156,9 @@ t.test('prep: ceil(size/maxCommandData) writes and ceil(size/maxResponseLength) 
       return toHex(concat(Uint8Array.of(0x00, 0xd6, (k * 255) >> 8, (k * 255) & 0xff, part.length), part));
     });
     const oldReads = Array.from({ length: Math.ceil(n / 256) }, (_, k) => toHex(Uint8Array.of(0x00, 0xb0, (k * 256) >> 8, (k * 256) & 0xff, Math.min(256, n - k * 256) & 0xff)));
-    t.same(ws.map((s) => s.apdu), oldWrites, 'short writes: the pre-limit encoding');
+    t.same(ws.map((s) => writeApdu(short.pack, s)), oldWrites, 'short writes: the pre-limit encoding (header and blob slice, encoded as the runner does)');
     t.same(rs.map((s) => s.apdu), oldReads, 'short reads: the pre-limit encoding');
-    t.same(rs.map((s) => s.expect), oldReads.map((_, k) => toHex(photo.subarray(k * 256, k * 256 + 256))));
+    t.same(rs.map((s) => toHex(short.pack.read(s.expectBlob!))), oldReads.map((_, k) => toHex(photo.subarray(k * 256, k * 256 + 256))), 'short reads expect the photo, 256 bytes each');
 
     // A card in between: 600-byte writes (extended), 700-byte reads.
     t.equal(photoWrites(mid[i]!).length, Math.ceil(n / 600));
@@ -168,7 +206,7 @@ t.test('run: the executor sends that many APDUs, the card holds the photo and th
       try {
         const last = script.steps.length - 1;
         const onStep = (e: { list: string; index: number }): void => void (e.list === 'steps' && e.index === last && (rec.list = 'verify'));
-        apdus = (await executeScript(rec, script, { provider: store, transportKey: { label: 'batch-transport' }, onStep })).apdus;
+        apdus = (await executeScript(rec, script, { provider: store, transportKey: { label: 'batch-transport' }, onStep, blobs: scripts.pack })).apdus;
       } catch (e) {
         t.fail(`${mode} card ${i + 1}: ${(e as Error).message}${e instanceof StepError ? ` (${e.list}[${e.index}])` : ''}`);
         continue;
@@ -182,6 +220,9 @@ t.test('run: the executor sends that many APDUs, the card holds the photo and th
       t.equal(upd.length, Math.ceil(n / w), `${mode}, ${n}-byte photo: ${Math.ceil(n / w)} UPDATE BINARY reached the card`);
       t.equal(rds.length, Math.ceil(n / rd), `${mode}: ${Math.ceil(n / rd)} READ BINARY of the photo in verify`);
       t.ok(upd.every((c) => c.extended === c.data.length > 255), 'extended exactly when a chunk needs it');
+      t.same(rec.rawOn('EF08', 0xd6), photoWrites(script).map((s) => writeApdu(scripts.pack, s)), 'the writes sent are the step headers with their blobs.pack slices, byte for byte');
+      t.ok(equal(concat(...upd.map((c) => c.data)), PHOTOS[i]!), 'and carry the photo, in order');
+      t.same(rec.rawOn('EF08', 0xb0, 'verify'), photoReads(script).map((s) => s.apdu), 'the reads sent are the check APDUs');
       t.ok(rec.sent.every((s) => !s.cmd.extended || mode === 'extended'), mode === 'short' ? 'no extended APDU at all' : 'extended APDUs only in this mode');
 
       // Read the card back with plain APDUs: the photo (after the PIN), the signing certificate.
@@ -214,10 +255,10 @@ t.test("the card's real limits: one byte over its I/O buffer, or T=0, and it ref
   t.teardown(() => store.close());
   const input = writeBatch(dir);
   const over = await prep(store, variant(dir, 'over', { maxCommandData: MAX_COMMAND_DATA + 1 }), input, join(dir, 'over'));
-  const fail = async (script: CardScript, card: Card): Promise<StepError | undefined> => {
+  const fail = async (script: CardScript, card: Card, blobs: BlobPack): Promise<StepError | undefined> => {
     const tr = new SimulatorTransport(card);
     try {
-      await executeScript(tr, script, { provider: store, transportKey: { label: 'batch-transport' } });
+      await executeScript(tr, script, { provider: store, transportKey: { label: 'batch-transport' }, blobs });
       return undefined;
     } catch (e) {
       return e instanceof StepError ? e : undefined;
@@ -225,20 +266,20 @@ t.test("the card's real limits: one byte over its I/O buffer, or T=0, and it ref
       await tr.close();
     }
   };
-  const e1 = await fail(over[0]!, createSsCard({ seed: 50 }));
+  const e1 = await fail(over[0]!, createSsCard({ seed: 50 }), over.pack);
   t.equal(e1?.sw, '6700', `maxCommandData ${MAX_COMMAND_DATA + 1}: the card answers 6700`);
   t.match(e1?.note ?? '', /^SSSE\/EF08\/photo @0$/, 'at the first photo chunk');
   const ext = await prep(store, 'builtin:sscard-gen3', input, join(dir, 't0'));
-  const e2 = await fail(ext[0]!, createSsCard({ seed: 51, t0: true }));
+  const e2 = await fail(ext[0]!, createSsCard({ seed: 51, t0: true }), ext.pack);
   t.equal(e2?.sw, '6700', 'a T=0 card refuses the extended script (why the profile says protocols: [t1])');
   t.match(e2?.note ?? '', /^SSSE\/EF08\/photo @0$/);
   const short = await prep(store, variant(dir, 'short', { maxCommandData: 255, maxResponseLength: 256 }), input, join(dir, 't0-short'));
-  t.equal(await fail(short[0]!, createSsCard({ seed: 52, t0: true })), undefined, 'the short script personalizes the T=0 card');
+  t.equal(await fail(short[0]!, createSsCard({ seed: 52, t0: true }), short.pack), undefined, 'the short script personalizes the T=0 card');
   // A keygen-cert chunk outside what an APDU can carry is the script's fault, not the card's.
   const bad = structuredClone(ext[0]!);
   const k = bad.steps.findIndex((s) => s.op === 'keygen-cert');
   (bad.steps[k] as KeygenCertStep).readChunk = 65537;
-  const e3 = await fail(bad, createSsCard({ seed: 53 }));
+  const e3 = await fail(bad, createSsCard({ seed: 53 }), ext.pack);
   t.equal(e3?.index, k, 'fails at the keygen-cert step');
   t.equal(e3?.cardFault, false, 'not the card');
   t.match(e3?.message ?? '', /bad script: readChunk 65537 is not 1\.\.65536/);

@@ -1,11 +1,12 @@
 // End to end: prep a batch for each built-in profile, run every script on a blank
 // simulated card with the runner's executor (personalization/runner/executor.ts), read the cards
-// back to the expected records.
+// back to the expected records. The photos are in the batch's blobs.pack (the scripts name them);
+// the executor reads them from it, as the runner does with the batch it loads.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { concat, fromHex, toHex } from '../../bytes/index.js';
-import { decodeAn, decodeGbk, encodeGbk } from '../../iso7816/index.js';
+import { concat, equal, fromHex, toHex } from '../../bytes/index.js';
+import { decodeAn, decodeGbk, encodeCommand, encodeGbk } from '../../iso7816/index.js';
 import { parseCertificate, verifyCertificate } from '../../keys/ca.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { parseCardScript, type CardScript, type SealedApduStep } from '../../personalization/script.js';
@@ -16,6 +17,7 @@ import { SimulatorTransport } from '../../transport/simulator.js';
 import { GpSession } from '../../globalplatform/session.js';
 import { DEFAULT_TEST_KEY } from '../../simulator/gp/keys.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';
+import { loadBatch } from '../../personalization/runner/run.js';
 import { makeStore } from './fixtures/store.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
@@ -51,6 +53,9 @@ t.test('sscard-gen3: prep 5 records, personalize 5 blank cards, read them back',
   t.equal(res.manifest?.cards, 5);
   const scripts = readScripts(out);
   t.equal(scripts.length, 5);
+  const pack = loadBatch(out).blobs;
+  t.ok(pack, 'the photos are in blobs.pack');
+  t.teardown(() => pack?.close());
   const records = readFileSync(input, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split(','));
   const caPub = await store.publicKey({ label: 'ss3-card-ca' });
   const seenNumbers = new Set<string>();
@@ -58,7 +63,7 @@ t.test('sscard-gen3: prep 5 records, personalize 5 blank cards, read them back',
     const card = createSsCard({ seed: 100 + i });
     const transport = new SimulatorTransport(card);
     try {
-      const r = await executeScript(transport, script, { provider: store, transportKey: { label: 'batch-transport' } });
+      const r = await executeScript(transport, script, { provider: store, transportKey: { label: 'batch-transport' }, ...(pack ? { blobs: pack } : {}) });
       t.ok(r.checks > 0, 'verify steps ran');
     } catch (e) {
       t.fail(`card ${i + 1}: ${(e as Error).message}${e instanceof StepError ? ` (${e.list}[${e.index}] ${e.op} ${e.note ?? ''})` : ''}`);
@@ -91,6 +96,12 @@ t.test('sscard-gen3: prep 5 records, personalize 5 blank cards, read them back',
     t.equal(decodeAn(rsp(card, '00B2083400').data.subarray(2)), ssn, 'social security number');
     t.equal(toHex(rsp(card, '00B20D3400').data.subarray(2)), birth!.replaceAll('-', ''), 'birth date');
     t.equal(decodeAn(rsp(card, '00B20A3400').data.subarray(2)), sex);
+    // The photo (EF08, written from blobs.pack) is the record's photo file, byte for byte.
+    const photo = readFileSync(join(dir, records[i]![7]!.trim()));
+    t.equal(rsp(card, '00A4020C02EF08').sw, '9000', 'select EF08');
+    const ef08 = rsp(card, toHex(encodeCommand({ cla: 0, ins: 0xb0, p1: 0, p2: 0, data: new Uint8Array(0), le: photo.length })));
+    t.equal(ef08.sw, '9000');
+    t.ok(equal(ef08.data, photo), `EF08 holds the ${photo.length}-byte photo of the record`);
     // Certificate from EF 0018 of the PKI ADF verifies with the CA.
     t.equal(rsp(card, '00A4040C0C53532E434552542E41444631').sw, '9000', 'select PKI ADF');
     t.equal(rsp(card, '00A4020C020018').sw, '9000');

@@ -39,8 +39,9 @@ t.test('prep refuses an --out that holds a batch: exit 2, every file byte-identi
   const before = snapshot(batch);
   const r = await cli(prepArgs(batch));
   t.equal(r.code, 2, r.out);
-  t.match(r.err, /prep: .*batch already holds a batch \(manifest\.json, cards\.jsonl, cards\.sha256, journal\.sqlite, audit\.log\): prep never writes over one/);
-  t.same(snapshot(batch), before, 'the batch folder is untouched');
+  t.match(r.err, /prep: .*batch already holds a batch \(manifest\.json, cards\.jsonl, cards\.sha256, blobs\.pack, journal\.sqlite, audit\.log\): prep never writes over one/);
+  t.ok(before.has('blobs.pack'), 'the batch holds its photos in blobs.pack');
+  t.same(snapshot(batch), before, 'the batch folder is untouched (blobs.pack too)');
   t.same(readdirSync(demo).filter((f) => f.startsWith('.')), [], 'no staging folder left beside it');
   // A folder holding only a prepared batch (never run) is refused the same way.
   const prepared = join(root, 'prepared');

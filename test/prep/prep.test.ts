@@ -3,7 +3,9 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFile
 import { join } from 'node:path';
 import t from 'tap';
 import { concat, toHex, xor } from '../../bytes/index.js';
+import { BatchFaces, type ScriptFace } from '../../faces/index.js';
 import { prepBatch } from '../../personalization/prep/index.js';
+import { loadBatch, withPhotos } from '../../personalization/runner/run.js';
 import { parseCardScript, type CardScript, type Step } from '../../personalization/script.js';
 import { loadProfile, optionA } from './fixtures/profile-helpers.js';
 import { makeStore, PASS } from './fixtures/store.js';
@@ -46,6 +48,7 @@ t.test('same inputs + seed: the same folder, byte for byte (sealed blobs include
   t.equal(readFileSync(join(dir, 'a', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'b', 'manifest.json'), 'utf8'), 'manifest byte-identical');
   t.ok(readFileSync(join(dir, 'a', 'cards.jsonl')).equals(readFileSync(join(dir, 'b', 'cards.jsonl'))), 'cards.jsonl byte-identical (SIV-style nonces)');
   t.ok(readFileSync(join(dir, 'a', 'manifest.json')).equals(readFileSync(join(dir, 'b', 'manifest.json'))), 'manifest.json byte-identical');
+  t.ok(readFileSync(join(dir, 'a', 'blobs.pack')).equals(readFileSync(join(dir, 'b', 'blobs.pack'))), 'blobs.pack byte-identical');
   // Nonces never repeat across different sealed values: equal IV ⇒ equal blob.
   const byIv = new Map<string, string>();
   for (const s of scriptsOf(join(dir, 'a'))) {
@@ -134,11 +137,32 @@ t.test('invalid batch: rejects report only; --skip-invalid: good records + rejec
   t.ok(r2.ok);
   t.equal(r2.manifest?.cards, 3);
   t.equal(r2.manifest?.input.rejected, 1);
-  t.same(readdirSync(out2).sort(), ['cards.jsonl', 'cards.sha256', 'input-files', 'manifest.json', 'rejects.csv'], 'the good records, their photos, the rejects');
-  // The batch folder keeps the photos the cards' faces name, byte for byte, and only those.
-  const faces = readFileSync(join(out2, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as CardScript).face!.fields.find((f) => f.kind === 'photo')!.value);
-  t.same(readdirSync(join(out2, 'input-files', 'photos')).sort(), faces.map((f) => f.replace('photos/', '')).sort());
-  for (const f of faces) t.same(readFileSync(join(out2, 'input-files', f)), readFileSync(join(dir, f)), `${f} copied as it is`);
+  t.same(readdirSync(out2).sort(), ['blobs.pack', 'cards.jsonl', 'cards.sha256', 'manifest.json', 'rejects.csv'], 'the good records, their photos (blobs.pack), the rejects');
+  // The batch folder keeps the photos the cards' faces name, byte for byte, each once, and only those.
+  const batch2 = loadBatch(out2);
+  const pack = batch2.blobs!;
+  t.ok(pack, 'blobs.pack is listed in the manifest');
+  t.teardown(() => pack.close());
+  t.same(batch2.manifest.files.inputFiles, [], 'no input-files/ copies');
+  const faces = [...batch2.scripts.values()].map((s) => s.face!);
+  const photos = faces.map((f) => f.fields.find((x) => x.kind === 'photo')!);
+  t.equal(photos.length, 3);
+  const distinct = new Map(photos.map((p) => [p.value, readFileSync(join(dir, p.value)).length]));
+  t.equal(distinct.size, 3, 'three photo files');
+  t.equal(statSync(join(out2, 'blobs.pack')).size, [...distinct.values()].reduce((a, b) => a + b, 0), 'blobs.pack holds those photos once each, nothing else');
+  for (const p of photos) {
+    t.ok(p.blob, `${p.value}: the face names its blob`);
+    t.same(pack.read(p.blob!), new Uint8Array(readFileSync(join(dir, p.value))), `${p.value} in blobs.pack as it is`);
+  }
+  // A face prints from the pack alone: the same PNG as from the photo files.
+  const warnings: string[] = [];
+  const fromPack = new BatchFaces({ fonts: [], photoDirs: [], warn: (w) => warnings.push(w) });
+  const fromFiles = new BatchFaces({ fonts: [], photoDirs: [dir], warn: (w) => warnings.push(w) });
+  const strip = (f: NonNullable<CardScript['face']>): ScriptFace => ({ ...f, fields: f.fields.map(({ blob: _b, ...x }) => x) });
+  for (const [i, f] of faces.entries()) {
+    t.same(fromPack.render(`r${i}`, withPhotos(f, pack)).png, fromFiles.render(`r${i}`, strip(f)).png, `face ${i + 1}: printed from blobs.pack, as from the photo file`);
+  }
+  t.notMatch(warnings.join('\n'), /photo/i, 'no photo missing or unreadable');
 });
 
 t.test('CLI: exit codes, --json, --help', async (t) => {

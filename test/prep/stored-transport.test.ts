@@ -9,6 +9,7 @@ import t from 'tap';
 import { fromHex, toHex } from '../../bytes/index.js';
 import { Pkcs11KeyStore, SOFTHSM2_MODULE } from '../../keys/pkcs11-store.js';
 import { executeScript, StepError } from '../../personalization/runner/executor.js';
+import { loadBatch } from '../../personalization/runner/run.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { parseCardScript, SCRIPT_FORMAT, type CardScript, type OpenStep, type StoredKey } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
@@ -41,6 +42,10 @@ t.test('sscard-gen3 with a non-exportable transport key: scripts name it, the ru
   t.ok(res.ok, 'prep succeeds');
   const scripts = readFileSync(join(out, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l, i) => parseCardScript(l, `${i + 1}`));
   t.equal(scripts.length, 3);
+  // The photos the scripts write are in the batch's blobs.pack; the runner reads them from there.
+  const pack = loadBatch(out).blobs;
+  t.ok(pack, 'the batch has its blobs.pack');
+  t.teardown(() => pack?.close());
   for (const [i, script] of scripts.entries()) {
     const open = openOf(script);
     t.ok(open && open.protocol === 'ssc-ext-auth', 'the script opens with EXTERNAL AUTHENTICATE');
@@ -54,7 +59,7 @@ t.test('sscard-gen3 with a non-exportable transport key: scripts name it, the ru
       if (toHex(plain).includes(toHex(DEFAULT_TRANSPORT_KEY))) t.fail('the transport key is sealed in the script');
     }
     const card = createSsCard({ seed: 40 + i });
-    const r = await executeScript(new SimulatorTransport(card), script, { provider: store, ...RUN });
+    const r = await executeScript(new SimulatorTransport(card), script, { provider: store, ...RUN, ...(pack ? { blobs: pack } : {}) });
     t.ok(r.checks > 0, `card ${i + 1}: personalized and verified (${r.apdus} APDUs)`);
     t.equal(card.lifecycle, 'personalized');
   }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { BatchFaces, defaultFonts } from '../../faces/index.js';
 import { FileKeyStore } from '../../keys/index.js';
 import { faceFileName } from '../../personalization/report/index.js';
+import { loadBatch, withPhotos } from '../../personalization/runner/run.js';
 import type { BatchManifest, CardScript } from '../../personalization/script.js';
 import { manifestMac, writeManifestFile } from '../../personalization/sealed.js';
 import { cli } from '../helpers/cli.js';
@@ -47,15 +48,21 @@ t.test('prep copies the face fonts; run prints with them after the profile and i
   const run = await cli(['run', batch, '--sim', '2', ...storeArgs]);
   t.equal(run.code, 0, run.err);
   t.notMatch(run.out + run.err, /cannot be loaded here/, 'no warning about the profile');
-  const scripts = readFileSync(join(batch, 'cards.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as CardScript);
+  // The photos come from the batch's blobs.pack (no photo folder), as run prints them.
+  const loaded = loadBatch(batch);
+  t.teardown(() => loaded.blobs?.close());
+  const scripts = [...loaded.scripts.values()];
   t.equal(scripts.length, 2);
   t.same(readdirSync(join(batch, 'faces')).sort(), scripts.map((s) => faceFileName(s.recordId)).sort(), 'a face for every card');
-  const render = (fonts: string[], s: CardScript) => new BatchFaces({ fonts, photoDirs: [join(batch, 'input-files')], warn: () => {} }).render(s.recordId, s.face!).png;
+  t.ok(scripts.every((s) => s.face!.fields.some((f) => f.kind === 'photo' && f.blob)), 'each face names its photo in blobs.pack');
+  const warnings: string[] = [];
+  const render = (fonts: string[], s: CardScript) => new BatchFaces({ fonts, photoDirs: [], warn: (w) => warnings.push(w) }).render(s.recordId, withPhotos(s.face!, loaded.blobs)).png;
   for (const s of scripts) {
     const kept = readFileSync(join(batch, 'faces', faceFileName(s.recordId)));
     t.same(kept, Buffer.from(render([join(batch, 'fonts', '01-card.ttf'), ...defaultFonts()], s)), `${s.recordId}: printed with the batch's copy of the profile's font`);
     t.notSame(kept, Buffer.from(render(defaultFonts(), s)), `${s.recordId}: not with the default fonts alone`);
   }
+  t.notMatch(warnings.join('\n'), /photo/i, 'every photo read from blobs.pack');
 
   // A font copy changed after prep: refused before any card.
   const edited = join(root, 'edited');

@@ -8,10 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { equal, fromHex } from '../../bytes/index.js';
+import { concat, equal, fromHex } from '../../bytes/index.js';
 import { encodeCommand, parseResponse } from '../../iso7816/index.js';
 import { prepBatch } from '../../personalization/prep/index.js';
 import { executeScript } from '../../personalization/runner/executor.js';
+import { loadBatch } from '../../personalization/runner/run.js';
 import { parseCardScript, type SealedApduStep } from '../../personalization/script.js';
 import { loadProfile } from '../../profiles/index.js';
 import { PcscTransport } from '../../transport/index.js';
@@ -43,6 +44,10 @@ t.test('extended-length APDUs through pcscd + vpcd: a 5000-byte photo in 5 write
   const res = await prepBatch({ profile: loadProfile('builtin:sscard-gen3'), profileFile: 'builtin:sscard-gen3', input, store, out, seed: 3 });
   t.ok(res.ok, 'prep ok');
   const script = parseCardScript(readFileSync(join(out, 'cards.jsonl'), 'utf8').trimEnd(), 'cards.jsonl:1');
+  // The photo is in the batch's blobs.pack; the executor reads it from there, as run does.
+  const blobs = loadBatch(out).blobs;
+  t.ok(blobs, 'the batch has its blobs.pack');
+  t.teardown(() => blobs?.close());
 
   const sim = await served(t, ['--seed', '11', '--verbose']);
   const pcsc = await PcscTransport.open(READER0);
@@ -54,6 +59,7 @@ t.test('extended-length APDUs through pcscd + vpcd: a 5000-byte photo in 5 write
       provider: store,
       transportKey: { label: 'batch-transport' },
       onStep: (e) => void (e.list === 'steps' && e.index === last && (rec.list = 'verify')),
+      ...(blobs ? { blobs } : {}),
     });
     t.ok(r.checks > 0, `personalized and verified through PC/SC (${r.apdus} APDUs)`);
   } catch (e) {
@@ -65,6 +71,7 @@ t.test('extended-length APDUs through pcscd + vpcd: a 5000-byte photo in 5 write
   const reads = rec.on('EF08', 0xb0, 'verify');
   t.equal(writes.length, Math.ceil(SIZE / 1024), '5 UPDATE BINARY of the photo');
   t.ok(writes.every((c) => c.extended), 'all extended (the last carries 904 bytes)');
+  t.ok(equal(concat(...writes.map((c) => c.data)), bigJpeg(SIZE)), 'the writes carry the photo from blobs.pack, in order');
   t.same(reads.map((c) => [c.le, c.extended]), [[SIZE, true]], 'one READ BINARY, Le = 5000 (extended), and its check passed');
 
   // Read the photo back with a plain extended READ BINARY (after the PIN).

@@ -1,17 +1,22 @@
 // The sealed batch folder: manifest.json holds the digest of every file prep wrote (cards.jsonl
-// line by line via cards.sha256, input-files/, rejects.csv) and a MAC under the batch transport
+// line by line via cards.sha256, the size of blobs.pack, rejects.csv) and a MAC under the batch transport
 // key. Every kind of edit — a line removed, copied, swapped, appended, one APDU byte changed with
-// its read-back, the verify steps removed, a sealed blob moved to another card, a photo replaced,
-// the manifest's count changed or its MAC removed, a consistent rewrite of files and digests — is
-// refused by run (exit 2, file and line named) before the journal exists or a station is touched,
-// and by verify, report and script too. Batch fixtures: a `demo --cards 3` (run) and a fresh prep
+// its read-back, the verify steps removed, a sealed blob moved to another card, blobs.pack cut,
+// extended, removed or linked, the manifest's count changed or its MAC removed, a consistent
+// rewrite of files and digests — is refused by run (exit 2, file and line named) before the
+// journal exists or a station is touched, and by verify, report and script too. A photo changed
+// inside blobs.pack (same size) is found by the SHA-256 its script names: that record is rejected
+// before a card is taken, the others are issued. Batch fixtures: a `demo --cards 3` (run) and a fresh prep
 // of the same input (not run).
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { cli } from '../helpers/cli.js';
+import { ssCardStock } from '../helpers/sim-host.js';
+import { Journal } from '../../personalization/journal/index.js';
+import { readSimOutput } from '../../stations/index.js';
 import { parseCardScript, type CardScript } from '../../personalization/script.js';
 import { BATCH_MANIFEST_SCHEMA, CARD_SCRIPT_SCHEMA, manifestProblem } from '../../personalization/schemas.js';
 
@@ -27,7 +32,9 @@ const prepped = await cli(['prep', '--profile', 'builtin:sscard-gen3', '--input'
 t.test('fixtures: a run demo batch and a fresh prep', async (t) => {
   t.equal(made.code, 0, made.err);
   t.equal(prepped.code, 0, prepped.err);
-  t.ok(readdirSync(join(fresh, 'input-files', 'photos')).length >= 3, 'the fresh batch has photos');
+  const m = JSON.parse(readFileSync(join(fresh, 'manifest.json'), 'utf8')) as { files: { inputFiles: unknown[]; blobs?: { size: number; count: number } } };
+  t.match(m.files.blobs, { size: statSync(join(fresh, 'blobs.pack')).size, count: 3 }, 'the fresh batch has its 3 photos in blobs.pack, listed in the manifest');
+  t.same(m.files.inputFiles, [], 'and no input-files/ copies');
   t.equal(manifestProblem(JSON.parse(readFileSync(join(fresh, 'manifest.json'), 'utf8'))), undefined, "prep's manifest matches the published schema");
 });
 
@@ -144,28 +151,27 @@ const cases: { name: string; edit: (dir: string) => void; where: RegExp }[] = [
     where: /manifest\.json: not a valid manifest \(schemas\/batch-manifest\.schema\.json\): \(top level\): must have required property 'mac'/,
   },
   {
-    name: 'a photo in input-files replaced',
-    edit: (d) => {
-      const photos = join(d, 'input-files', 'photos');
-      const name = readdirSync(photos).sort()[1]!;
-      writeFileSync(join(photos, name), readFileSync(join(photos, readdirSync(photos).sort()[0]!)));
-    },
-    where: /input-files\/photos\/[^:]+: differs from the file prep wrote/,
+    name: 'blobs.pack cut short by a byte',
+    edit: (d) => truncateSync(join(d, 'blobs.pack'), statSync(join(d, 'blobs.pack')).size - 1),
+    where: /blobs\.pack: (\d+) bytes, prep wrote \d+: the file was cut short or replaced/,
   },
   {
-    name: 'a file added to input-files',
-    edit: (d) => writeFileSync(join(d, 'input-files', 'photos', 'zz-extra.jpg'), 'x'),
-    where: /input-files\/photos\/zz-extra\.jpg: a file prep did not write/,
+    name: 'a byte appended to blobs.pack',
+    edit: (d) => appendFileSync(join(d, 'blobs.pack'), Uint8Array.of(0)),
+    where: /blobs\.pack: \d+ bytes, prep wrote \d+: the file was extended or replaced/,
   },
   {
-    name: 'a photo replaced by a link',
+    name: 'blobs.pack removed',
+    edit: (d) => rmSync(join(d, 'blobs.pack')),
+    where: /blobs\.pack: missing \(prep wrote \d+ bytes there/,
+  },
+  {
+    name: 'blobs.pack replaced by a link',
     edit: (d) => {
-      const photos = join(d, 'input-files', 'photos');
-      const name = readdirSync(photos).sort()[0]!;
-      rmSync(join(photos, name));
-      symlinkSync(join(fresh, 'input-files', 'photos', name), join(photos, name));
+      rmSync(join(d, 'blobs.pack'));
+      symlinkSync(join(fresh, 'blobs.pack'), join(d, 'blobs.pack'));
     },
-    where: /input-files\/photos\/[^:]+: not a regular file/,
+    where: /blobs\.pack: not a regular file/,
   },
   {
     name: 'cards.sha256 emptied',
@@ -209,6 +215,28 @@ t.test('a consistent rewrite of a line, cards.sha256 and the manifest root: only
   const r = await cli(['report', dir, ...storeArgs]);
   t.equal(r.code, 2, 'report --keystore checks the MAC');
   t.match(r.err, /its MAC does not verify/);
+});
+
+t.test('a photo changed inside blobs.pack (same size): its record is rejected before a card is taken, the others are issued', async (t) => {
+  let victim = '';
+  const dir = edited((d) => {
+    const s = scriptOf(linesOf(d)[1]!);
+    victim = s.recordId;
+    const photo = s.face!.fields.find((f) => f.kind === 'photo')!.blob!;
+    const bytes = readFileSync(join(d, 'blobs.pack'));
+    bytes[photo.at + 100] = bytes[photo.at + 100]! ^ 0x01;
+    writeFileSync(join(d, 'blobs.pack'), bytes);
+  });
+  // A registry of its own: the batch tests below issue these cardholders' cards.
+  const r = await cli(['run', dir, '--sim', '1', ...storeArgs, '--registry', join(root, 'photo-registry.sqlite')]);
+  t.equal(r.code, 1, 'run: exit 1, a record rejected', { err: r.err });
+  const journal = Journal.open(dir);
+  t.teardown(() => journal.close());
+  t.match(journal.get(victim), { state: 'rejected', reason: /bad batch: .*blobs\.pack: the \d+ bytes at offset \d+ have SHA-256 [0-9a-f]{16}…, the script names/ });
+  for (const s of linesOf(dir).map(scriptOf).filter((x) => x.recordId !== victim)) t.match(journal.get(s.recordId), { state: 'issued' }, `${s.recordId}: issued`);
+  const out = readSimOutput(dir, ssCardStock)!;
+  t.equal(out.hopper.length, 2, 'two cards issued');
+  t.equal(out.rejectBin.length, 0, 'no card spent on the record whose photo does not check');
 });
 
 t.test('an intact batch: run, verify, report, script all accept it', async (t) => {
