@@ -185,7 +185,7 @@ export class BlobPack {
   }
 }
 
-/** The blobs a script's steps name: run-apdu data parts (inside MACs and key levels too) and checks' expectBlob. */
+/** The blobs a script names: run-apdu data parts (inside MACs and key levels too), checks' expectBlob, face photos. */
 export function scriptBlobs(script: CardScript): BlobRef[] {
   const out: BlobRef[] = [];
   const parts = (list: RunPart[]): void => {
@@ -203,6 +203,7 @@ export function scriptBlobs(script: CardScript): BlobRef[] {
       else if (step.op === 'check' && step.expectBlob) out.push(step.expectBlob);
     }
   }
+  for (const f of script.face?.fields ?? []) if (f.blob) out.push(f.blob);
   return out;
 }
 
