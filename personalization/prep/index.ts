@@ -1,9 +1,11 @@
 // Data preparation (docs/prep.md): streams a checked batch through a loaded
 // profile and writes a batch folder (personalization/script.ts): manifest.json + cards.jsonl,
 // one CardScript per accepted record, sealed (personalization/sealed.ts) and built beside --out
-// before it is renamed into place (./output.ts). Memory stays constant: one record at a time,
-// written with back-pressure. Secrets (transport key, prep-time card keys, PINs) leave this
-// module only sealed under the batch transport key, bound to the record id.
+// before it is renamed into place (./output.ts). The records are read and checked here and go in
+// chunks to the card builders (./workers.ts: threads, each with the profile's compiled script,
+// ./card.ts); the lines come back in order to one writer (./writer.ts). Memory stays constant: a
+// few chunks in flight, nothing per card kept. Secrets (transport key, prep-time card keys, PINs)
+// leave this module only sealed under the batch transport key, bound to the record id.
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, realpathSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
@@ -46,11 +48,13 @@ export function defaultPrepWorkers(): number {
  */
 async function cardBuilders(plan: PrepPlan, store: KeyStore, workers = defaultPrepWorkers()): Promise<CardBuilders> {
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`prep: workers: expected an integer ≥ 0, got ${String(workers)}`);
-  if (workers === 0 || !store.lend) return inlineBuilders(plan, store);
+  // Compiled here first: a profile whose script cannot be built fails the same with or without threads.
+  const inline = inlineBuilders(plan, store);
+  if (workers === 0 || !store.lend) return inline;
   const masters = plan.profile.keys.filter((k) => k.derive.phase === 'prep').map((k) => k.derive.master.label);
   const refs: Required<KeyRef>[] = [plan.sealKey, ...[...new Set(masters)].map((label) => ({ label, version: plan.versions.find(([l]) => l === label)?.[1] ?? 0 }))];
   const lent = await store.lend(refs);
-  if (!lent) return inlineBuilders(plan, store);
+  if (!lent) return inline;
   try {
     return workerBuilders(plan, lent, workers);
   } finally {
@@ -224,7 +228,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   const cardsPath = join(out, CARDS_FILE);
   const tmpCards = join(out, '.cards.jsonl.partial');
   const writer = new CardsWriter(out, tmpCards, cardsPath);
-  const builders = await cardBuilders(plan, store, o.workers);
+  let builders: CardBuilders | undefined;
   const rejects: Reject[] = [];
   const progress: PrepProgress = { records: 0, cards: 0, rejected: 0 };
   let writing = true;
@@ -232,7 +236,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   let failed = true;
   // Chunks of jobs in flight, oldest first; their lines are written in this order.
   const inFlight: Promise<CardLine[]>[] = [];
-  const maxInFlight = Math.max(2, 2 * builders.threads);
+  let maxInFlight = 2;
   let chunk: CardJob[] = [];
   let accepted = 0;
   // The files a record names (its photo) go into the pack here, in record order, before its card
@@ -260,7 +264,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   };
   const send = async (): Promise<void> => {
     if (chunk.length === 0) return;
-    const built = builders.build(chunk);
+    const built = builders!.build(chunk);
     built.catch(() => undefined); // awaited in order by writeOldest; a failure must not surface as "unhandled" first
     inFlight.push(built);
     chunk = [];
@@ -268,6 +272,8 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   };
   try {
     try {
+      builders = await cardBuilders(plan, store, o.workers);
+      maxInFlight = Math.max(2, 2 * builders.threads);
       for await (const item of readBatch(profile, o.input, { today, display: o.input })) {
         progress.records++;
         if (!item.ok) {
@@ -297,7 +303,7 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
       failed = false;
     } finally {
       inFlight.length = 0;
-      await builders.close();
+      await builders?.close();
       blobs = writer.end(failed);
     }
   } finally {
