@@ -1,34 +1,45 @@
-// Which profile expressions differ from card to card: the ones that read the record, the prep
-// date or a serial counter, directly or through named values. Card facts and card keys do not
-// count: prep hands them to the runner as the same recipe for every card (./runparts.ts).
+// What a profile expression depends on, through the profile's named values: the card's record
+// (the record, the prep date, a serial counter — the steps built per card, ./template.ts), or
+// the card in the encoder (card facts and card keys — the parts the runner completes,
+// ./runparts.ts).
 import type { Expr, ExprNode } from '../../profiles/expr.js';
 import type { Profile } from '../../profiles/types.js';
 
-/** A test "does this expression depend on the card's record?", with the profile's named values resolved once. */
+/** Whether `node`, or a named value it uses (at any depth), has a node for which `hit` holds. */
+function reaches(node: ExprNode, profile: Profile, hit: (n: ExprNode) => boolean, seen: Set<string>): boolean {
+  if (hit(node)) return true;
+  switch (node.k) {
+    case 'text':
+    case 'int':
+      return false;
+    case 'template':
+      return node.parts.some((p) => reaches(p, profile, hit, seen));
+    case 'call':
+      return node.args.some((a) => reaches(a, profile, hit, seen));
+    case 'ref': {
+      // A value already followed adds nothing (the checker refuses cycles).
+      if (node.ns !== 'value' || seen.has(node.name)) return false;
+      seen.add(node.name);
+      const v = profile.values.find((x) => x.name === node.name);
+      return v !== undefined && reaches(v.expr.node, profile, hit, seen);
+    }
+  }
+}
+
+const readsRecord = (n: ExprNode): boolean => (n.k === 'ref' && (n.ns === 'record' || n.ns === 'date')) || (n.k === 'call' && n.fn === 'serial');
+const readsCard = (n: ExprNode): boolean => n.k === 'ref' && (n.ns === 'card' || n.ns === 'key');
+
+/** A test "does this expression differ from card to card?" (it reads the record, the date or a serial), answered once per expression. */
 export function cardDependence(profile: Profile): (e: Expr) => boolean {
-  const values = new Map(profile.values.map((v) => [v.name, v.expr]));
-  const known = new Map<string, boolean>();
-  const valueDepends = (name: string): boolean => {
-    const hit = known.get(name);
-    if (hit !== undefined) return hit;
-    known.set(name, true); // a cycle (the checker refuses them) counts as per card: the safe side
-    const e = values.get(name);
-    const v = e === undefined || nodeDepends(e.node);
-    known.set(name, v);
+  const known = new Map<Expr, boolean>();
+  return (e) => {
+    let v = known.get(e);
+    if (v === undefined) known.set(e, (v = reaches(e.node, profile, readsRecord, new Set())));
     return v;
   };
-  const nodeDepends = (n: ExprNode): boolean => {
-    switch (n.k) {
-      case 'text':
-      case 'int':
-        return false;
-      case 'template':
-        return n.parts.some(nodeDepends);
-      case 'call':
-        return n.fn === 'serial' || n.args.some(nodeDepends);
-      case 'ref':
-        return n.ns === 'record' || n.ns === 'date' || (n.ns === 'value' && valueDepends(n.name));
-    }
-  };
-  return (e) => nodeDepends(e.node);
+}
+
+/** Whether evaluating the node needs a card fact or a card key (directly or through a named value). */
+export function needsCardNode(node: ExprNode, profile: Profile): boolean {
+  return reaches(node, profile, readsCard, new Set());
 }

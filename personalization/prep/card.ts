@@ -63,6 +63,28 @@ export type CardLine = { bytes: Uint8Array; digest: Uint8Array } | { json: strin
 /** The key operations a card needs: a KeyProvider, or the keys lent to a worker. */
 export type CardKeys = Pick<KeyProvider, 'seal' | 'mac' | 'deriveCardKeys'>;
 
+/** The key-store version prep resolved for a label of the profile's keyStore. */
+export function versionIn(versions: ReadonlyMap<string, number>, label: string): number {
+  const v = versions.get(label);
+  if (v === undefined) throw new PrepError(`key ${label} is not in the profile's keyStore`);
+  return v;
+}
+
+/** The files records name (photos), read from inside the batch input folder; its real path is looked up once. */
+export class InputFiles {
+  #real: string | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  read(path: string, line: number): Uint8Array {
+    const real = realInside(this.dir, path, (this.#real ??= realpathSync.native(this.dir)));
+    if (real === undefined) throw new PrepError(`line ${line}: file ${clip(path)} is no longer inside the batch input folder`);
+    // Its own buffer: a small file's Buffer is a view on a shared pool, which a message to a
+    // builder thread would copy whole.
+    return new Uint8Array(readFileSync(real));
+  }
+}
+
 /** A blob's place in a line before the writer knows its offset in the pack. */
 export const UNPLACED = -1;
 
@@ -141,14 +163,15 @@ export class CardMaker {
   readonly #prepKeysByMaster = new Map<string, CardKeySpec[]>();
   readonly #fileFields: Set<string>;
   readonly #cardKeys: Map<string, CardKeySpec>;
-  /** The input folder's real path, looked up at the first file a record names. */
-  #inputDirReal: string | undefined;
+  /** Files a job does not bring (it was not placed by prep's thread) are read here. */
+  readonly #inputFiles: InputFiles;
 
   /** `perCardOnly`: build every step per card (the compiled template's reference, for tests). */
   constructor(plan: PrepPlan, keys: CardKeys, perCardOnly = false) {
     this.#plan = plan;
     this.#keys = keys;
     this.#versions = new Map(plan.versions);
+    this.#inputFiles = new InputFiles(plan.inputDir);
     const p = plan.profile;
     const t = p.cos === 'sscard' ? compileSsCard(p, perCardOnly) : compileGp(p, (l) => this.#versionOf(l), perCardOnly);
     this.#steps = t.steps as ScriptTemplate<AnyInputs>;
@@ -159,9 +182,7 @@ export class CardMaker {
   }
 
   #versionOf(label: string): number {
-    const v = this.#versions.get(label);
-    if (v === undefined) throw new PrepError(`key ${label} is not in the profile's keyStore`);
-    return v;
+    return versionIn(this.#versions, label);
   }
 
   /** The card's line; throws PrepError (or the evaluator's error) for a record prep cannot build. */
@@ -179,11 +200,7 @@ export class CardMaker {
     const files = new Map<string, Uint8Array>(Object.entries(job.files ?? {}).map(([path, f]) => [path, f.bytes]));
     const readFile = (_field: string, path: string): Uint8Array => {
       let bytes = files.get(path);
-      if (!bytes) {
-        const real = realInside(plan.inputDir, path, (this.#inputDirReal ??= realpathSync.native(plan.inputDir)));
-        if (real === undefined) throw new PrepError(`line ${line}: file ${clip(path)} is no longer inside the batch input folder`);
-        files.set(path, (bytes = new Uint8Array(readFileSync(real))));
-      }
+      if (!bytes) files.set(path, (bytes = this.#inputFiles.read(path, line)));
       return bytes;
     };
     const serials = (name: string): number => (plan.first[name] ?? 1) + job.index;

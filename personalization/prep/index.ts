@@ -7,24 +7,23 @@
 // few chunks in flight, nothing per card kept. Secrets (transport key, prep-time card keys, PINs)
 // leave this module only sealed under the batch transport key, bound to the record id.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, realpathSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { clip, wipe, xor } from '../../bytes/index.js';
+import { wipe, xor } from '../../bytes/index.js';
 import { writePrivateFileSync } from '../../files/private.js';
 import type { KeyRef, KeyStore } from '../../keys/types.js';
 import type { Profile } from '../../profiles/types.js';
 import { readBatch, todayUtc } from '../batch/check.js';
 import { csvCell } from '../batch/csv.js';
-import { realInside } from '../batch/fields.js';
 import type { Reject } from '../batch/errors.js';
 import { FONTS_DIR, MANIFEST_FORMAT, type BatchManifest, type SealedKey } from '../script.js';
 import type { SerialRegistry } from '../serials/registry.js';
 import { holderHasher, type IssuanceRegistry } from '../registry/index.js';
 import { replacementOf } from '../batch/replacement.js';
 import { CARD_DIGESTS_FILE, CARDS_FILE, manifestMac, REJECTS_FILE, writeManifestFile } from '../sealed.js';
-import type { CardJob, CardLine, PrepPlan } from './card.js';
+import { InputFiles, versionIn, type CardJob, type CardLine, type PrepPlan } from './card.js';
 import { PrepError, writeError } from './errors.js';
 import { copyFonts } from './fonts.js';
 import { OutputFolder } from './output.js';
@@ -167,16 +166,11 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
     versions.set(ref.label, info.version);
     if (!manifestKeys.some((k) => k.label === info.label && k.version === info.version)) manifestKeys.push({ label: info.label, version: info.version, alg: info.alg, kcv: info.kcv });
   }
-  const versionOf = (label: string): number => {
-    const v = versions.get(label);
-    if (v === undefined) throw new PrepError(`key ${label} is not in the profile's keyStore`);
-    return v;
-  };
 
   // The card transport key goes into every script sealed, so its value is needed once here —
   // unless the store keeps it (created non-exportable, as on an HSM): then the scripts name it
   // and the runner has the store compute the EXTERNAL AUTHENTICATE cryptogram.
-  const tRef = { label: profile.transport.key.label, version: versionOf(profile.transport.key.label) };
+  const tRef = { label: profile.transport.key.label, version: versionIn(versions, profile.transport.key.label) };
   const tInfo = await store.info(tRef);
   if (tInfo.alg === 'sm2') throw new PrepError(`transport key ${tInfo.label} must be a symmetric key`);
   const tAlg: SealedKey['alg'] = tInfo.alg;
@@ -242,15 +236,13 @@ async function prepWith(o: PrepOptions, first: Readonly<Record<string, number>>,
   // The files a record names (its photo) go into the pack here, in record order, before its card
   // is built: a builder then names them by offset and hands back a finished line.
   const fileFields = profile.record.fields.filter((f) => f.type === 'file').map((f) => f.name);
-  let inputReal: string | undefined;
+  const inputFiles = new InputFiles(plan.inputDir);
   const placeFiles = (record: Record<string, string>, line: number): CardJob['files'] => {
     let files: CardJob['files'];
     for (const field of fileFields) {
       const path = record[field];
       if (!path || files?.[path]) continue;
-      const real = realInside(plan.inputDir, path, (inputReal ??= realpathSync.native(plan.inputDir)));
-      if (real === undefined) throw new PrepError(`line ${line}: file ${clip(path)} is no longer inside the batch input folder`);
-      const bytes = new Uint8Array(readFileSync(real));
+      const bytes = inputFiles.read(path, line);
       (files ??= {})[path] = { bytes, ref: writer.place(bytes) };
     }
     return files;

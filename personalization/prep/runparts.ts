@@ -5,6 +5,7 @@ import { toHex } from '../../bytes/index.js';
 import { evaluate, type EvalEnv, type Expr, type ExprNode, type Value } from '../../profiles/expr.js';
 import type { CardKeySpec, DerivationSpec, Profile } from '../../profiles/types.js';
 import type { CardFact, RunKey, RunPart } from '../script.js';
+import { needsCardNode } from './card-dependence.js';
 import { PrepError } from './errors.js';
 
 export interface RunContext {
@@ -19,25 +20,8 @@ export interface RunContext {
 const FACTS: ReadonlySet<string> = new Set<CardFact>(['atr', 'chipId', 'kdd', 'csn']);
 
 /** Whether evaluating the node needs a card fact or a card key (directly or through a named value). */
-export function needsCard(node: ExprNode, ctx: RunContext, seen = new Set<string>()): boolean {
-  switch (node.k) {
-    case 'text':
-    case 'int':
-      return false;
-    case 'template':
-      return node.parts.some((p) => needsCard(p, ctx, seen));
-    case 'call':
-      return node.args.some((a) => needsCard(a, ctx, seen));
-    case 'ref':
-      if (node.ns === 'card' || node.ns === 'key') return true;
-      if (node.ns === 'value') {
-        if (seen.has(node.name)) return false;
-        seen.add(node.name);
-        const v = ctx.profile.values.find((x) => x.name === node.name);
-        return v !== undefined && needsCard(v.expr.node, ctx, seen);
-      }
-      return false;
-  }
+export function needsCard(node: ExprNode, ctx: RunContext): boolean {
+  return needsCardNode(node, ctx.profile);
 }
 
 function bytesOf(v: Value, what: string, at: ExprNode): Uint8Array {

@@ -76,9 +76,9 @@ export class CardsWriter {
   }
 
   /** Puts bytes (a file a record names) into the pack now: builders then name them by this ref. */
-  place(bytes: Uint8Array): BlobRef {
+  place(bytes: Uint8Array, sha256?: string): BlobRef {
     try {
-      return (this.#pack ??= BlobPackWriter.create(this.#packPath)).add(bytes);
+      return (this.#pack ??= BlobPackWriter.create(this.#packPath)).add(bytes, sha256);
     } catch (e) {
       throw writeError(e, this.#packPath);
     }
@@ -92,7 +92,7 @@ export class CardsWriter {
     }
     let json = card.json;
     for (const b of card.blobs) {
-      const ref = this.place(b.bytes);
+      const ref = this.place(b.bytes, b.sha256); // hashed by the builder already
       // A blob's JSON opens with its hash, which no string in the line can hold unescaped.
       json = json.replaceAll(`{"blob":"${b.sha256}","at":${UNPLACED},`, `{"blob":"${b.sha256}","at":${ref.at},`);
     }
